@@ -1,0 +1,27 @@
+// schwarm: the command-line front end. Each subcommand lives in its own file.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "schwarm/version.h"
+
+#include "subcommands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"schwarm: local inference for Mixture-of-Experts language models"};
+  app.set_version_flag("--version", std::string("schwarm ") + SCHWARM_VERSION);
+  app.require_subcommand(1);
+  schwarm::cli::Runner run;
+  schwarm::cli::add_inspect(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return run ? run() : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "schwarm: error: %s\n", e.what());
+    return 1;
+  }
+}
