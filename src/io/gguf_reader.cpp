@@ -132,7 +132,9 @@ class Reader {
            " metadata values in all");
     values_ += count;
     arr.items.reserve(static_cast<size_t>(count));
-    const std::string elem = what + " array element";
+    static constexpr std::string_view kElem = " array element";
+    std::string elem = what;
+    if (!elem.ends_with(kElem)) elem.append(kElem);
     for (uint64_t i = 0; i < count; ++i) arr.items.push_back(get_value(arr.elem_type, elem, depth));
     return arr;
   }
