@@ -14,6 +14,10 @@
 
 namespace schwarm {
 
+constexpr uint32_t kGgufMaxDims = 4;           // GGML's limit on n_dims
+constexpr int kGgufMaxArrayDepth = 8;          // arrays of arrays, at most this deep
+constexpr uint64_t kGgufMaxValues = 1ull << 27;  // metadata values (array elements) per file
+
 // Metadata in file order (GGUF keys are unique; the reader rejects duplicates).
 using GgufMetadata = std::vector<std::pair<std::string, GgufValue>>;
 const GgufValue* find_metadata(const GgufMetadata& md, std::string_view key);
