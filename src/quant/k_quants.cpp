@@ -53,40 +53,32 @@ void dequantize_q3_k(const void* src, float* dst, int64_t n) {
   }
 }
 
-void dequantize_q4_k(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const uint8_t*>(src);
-  for (int64_t blk = 0; blk < n / kQK; ++blk, b += 144, dst += kQK) {
+namespace {
+// Q4_K (no qh) and Q5_K (qh: bit j of qh[l] is the 5th bit of element 32 * j + l).
+void dequantize_k_affine(const uint8_t* b, float* dst, int64_t n, size_t block_bytes, bool has_qh) {
+  for (int64_t blk = 0; blk < n / kQK; ++blk, b += block_bytes, dst += kQK) {
     const float d = load_fp16(b), dmin = load_fp16(b + 2);
     uint8_t sc[8], mn[8];
     unpack_k4_scales(b + 4, sc, mn);
-    const uint8_t* qs = b + 16;
+    const uint8_t* qh = b + 16;
+    const uint8_t* qs = has_qh ? b + 48 : b + 16;
     for (int i = 0; i < kQK; ++i) {
       const int j = i / 32, l = i % 32;
-      const int q = (qs[(j / 2) * 32 + l] >> (4 * (j % 2))) & 0x0F;
+      int q = (qs[(j / 2) * 32 + l] >> (4 * (j % 2))) & 0x0F;
+      if (has_qh) q |= ((qh[l] >> j) & 1) << 4;
       const float dl = d * static_cast<float>(sc[j]);
       const float ml = dmin * static_cast<float>(mn[j]);
       dst[i] = dl * static_cast<float>(q) - ml;
     }
   }
 }
+}  // namespace
 
+void dequantize_q4_k(const void* src, float* dst, int64_t n) {
+  dequantize_k_affine(static_cast<const uint8_t*>(src), dst, n, 144, false);
+}
 void dequantize_q5_k(const void* src, float* dst, int64_t n) {
-  const auto* b = static_cast<const uint8_t*>(src);
-  for (int64_t blk = 0; blk < n / kQK; ++blk, b += 176, dst += kQK) {
-    const float d = load_fp16(b), dmin = load_fp16(b + 2);
-    uint8_t sc[8], mn[8];
-    unpack_k4_scales(b + 4, sc, mn);
-    const uint8_t* qh = b + 16;
-    const uint8_t* qs = b + 48;
-    for (int i = 0; i < kQK; ++i) {
-      const int j = i / 32, l = i % 32;
-      const int low = (qs[(j / 2) * 32 + l] >> (4 * (j % 2))) & 0x0F;
-      const int q = low | (((qh[l] >> j) & 1) << 4);
-      const float dl = d * static_cast<float>(sc[j]);
-      const float ml = dmin * static_cast<float>(mn[j]);
-      dst[i] = dl * static_cast<float>(q) - ml;
-    }
-  }
+  dequantize_k_affine(static_cast<const uint8_t*>(src), dst, n, 176, true);
 }
 
 void dequantize_q6_k(const void* src, float* dst, int64_t n) {
