@@ -6,7 +6,7 @@
 // per-element error is at most half a sub-block step:
 //   Q4_K/Q5_K: |x - y| <= ((range_j + dmin) / nmax + d) / 2,  nmax = 15 / 31
 //   Q6_K:      |x - y| <= (absmax_j / 31 + d) / 2
-//   Q8_K:      ggml's reference (d = -max / 127, round to nearest), |x - y| <= |d| / 2.
+//   Q8_K:      ggml's reference (d = -max / 127, round to nearest even), |x - y| <= |d| / 2.
 // The result is a valid ggml block; ggml's quantizer may reach a lower RMS error.
 #include <algorithm>
 #include <cmath>
@@ -28,13 +28,12 @@ uint16_t fp16_covering(float need, int steps) {
   return h;
 }
 
-// ceil(v / unit) clamped to [0, hi]; 0 when unit is 0.
+// ceil(v / unit) clamped to [0, hi]; 0 when unit is 0 (or anything is NaN).
 int ceil_steps(float v, float unit, int hi) {
-  if (unit <= 0.0f || v <= 0.0f) return 0;
-  return std::clamp(static_cast<int>(std::ceil(static_cast<double>(v) / unit)), 0, hi);
+  if (!(unit > 0.0f) || !(v > 0.0f)) return 0;
+  const double steps = std::ceil(static_cast<double>(v) / unit);
+  return steps >= hi ? hi : static_cast<int>(steps);
 }
-
-int nearest(float v) { return static_cast<int>(std::lrint(v)); }
 
 // Q4_K (nmax 15) and Q5_K (nmax 31): 8 sub-blocks of 32, scale and min 6 bits each.
 void quantize_k_affine(const float* src, uint8_t* b, int64_t n, int nmax, size_t block_bytes) {
@@ -78,7 +77,7 @@ void quantize_k_affine(const float* src, uint8_t* b, int64_t n, int nmax, size_t
       const float ml = dmin * static_cast<float>(mq[j]);
       const float idl = dl > 0.0f ? 1.0f / dl : 0.0f;
       for (int l = 0; l < 32; ++l) {
-        const int q = std::clamp(nearest((src[32 * j + l] + ml) * idl), 0, nmax);
+        const int q = round_clamped((src[32 * j + l] + ml) * idl, 0, nmax);
         qs[(j / 2) * 32 + l] |= static_cast<uint8_t>((q & 0x0F) << (4 * (j % 2)));
         if (qh) qh[l] |= static_cast<uint8_t>(((q >> 4) & 1) << j);
       }
@@ -114,7 +113,7 @@ void quantize_q6_k(const float* src, void* dst, int64_t n) {
     store_u16(b + 208, d16);
     for (int i = 0; i < kQK; ++i) {
       const float dl = d * static_cast<float>(sc[i / 16]);
-      const int q = dl > 0.0f ? std::clamp(nearest(src[i] / dl), -32, 31) + 32 : 32;
+      const int q = dl > 0.0f ? round_clamped(src[i] / dl, -32, 31) + 32 : 32;
       const int half = i / 128, t = i % 128;
       ql[half * 64 + t % 64] |= static_cast<uint8_t>((q & 0x0F) << (4 * (t / 64)));
       qh[half * 32 + t % 32] |= static_cast<uint8_t>((q >> 4) << (2 * (t / 32)));
@@ -136,7 +135,7 @@ void quantize_q8_k(const float* src, void* dst, int64_t n) {
     float d = 0.0f;
     if (amax != 0.0f) {
       const float iscale = -127.0f / max;
-      for (int i = 0; i < kQK; ++i) q[i] = static_cast<int8_t>(std::min(127, nearest(iscale * src[i])));
+      for (int i = 0; i < kQK; ++i) q[i] = static_cast<int8_t>(round_clamped(iscale * src[i], -128, 127));
       d = 1.0f / iscale;
     }
     std::memcpy(b, &d, 4);

@@ -38,10 +38,8 @@ inline void min_max(const float* x, float& mn, float& mx) {
   }
 }
 
-inline int clamp_code(float v, int hi) {
-  // v >= 0 by construction; the cast truncates toward zero like numpy's trunc + astype(uint8).
-  return std::clamp(static_cast<int>(v), 0, hi);
-}
+// Truncates toward zero like numpy's trunc + astype(uint8), then clips to the code range.
+inline int clamp_code(float v, int hi) { return trunc_clamped(v, 0, hi); }
 
 // 32 codes -> 16 bytes of nibbles (element j low, j + 16 high) and, for 5-bit codes, 4 bytes qh.
 inline void pack_codes(const int q[kQK], uint8_t* qs, uint8_t* qh) {
@@ -111,7 +109,7 @@ void quantize_q8_0(const float* src, void* dst, int64_t n) {
     const float id = inverse_or_zero(d);
     store_fp16(b, d);
     for (int j = 0; j < kQK; ++j)
-      b[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::round(src[j] * id)));
+      b[2 + j] = static_cast<uint8_t>(round_away_clamped(src[j] * id, -128, 127));
   }
 }
 

@@ -258,6 +258,24 @@ TEST(QuantQuantize, ZeroAndConstantBlocks) {
   }
 }
 
+TEST(QuantQuantize, NonFiniteInputIsSafe) {
+  // The codes are unspecified, but quantizing NaN / inf must stay inside the block and not hit
+  // undefined float -> int conversions (run under the sanitizer build).
+  const float inf = std::numeric_limits<float>::infinity();
+  for (TensorType t : kQuantizable) {
+    const TypeTraits& tr = type_traits(t);
+    SCOPED_TRACE(std::string(tr.name));
+    std::vector<float> x(static_cast<size_t>(tr.block_size) * 3, 1.0f), y(x.size(), kNaN);
+    x[1] = kNaN;                                                   // block 0: one NaN
+    std::fill(x.begin() + tr.block_size, x.begin() + 2 * tr.block_size, inf);  // block 1: all inf
+    x[static_cast<size_t>(2 * tr.block_size + 3)] = -inf;          // block 2: one -inf
+    std::vector<uint8_t> q(3 * tr.block_bytes + 1, 0xAB);
+    tr.quantize(x.data(), q.data(), static_cast<int64_t>(x.size()));
+    EXPECT_EQ(q.back(), 0xAB) << "wrote past the last block";
+    tr.dequantize(q.data(), y.data(), static_cast<int64_t>(y.size()));
+  }
+}
+
 TEST(QuantQuantize, HalfAndBFloat16RoundTrip) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("random seed " + std::to_string(seed));
