@@ -41,9 +41,11 @@ void dequantize_fp8_block_scaled(const TensorView& weight, const TensorView& sca
          "scale shape must be [" + std::to_string(srows) + ", " + std::to_string(scols) +
              "] (ceil(weight shape / " + std::to_string(block) + "))");
   const uint64_t sbytes = scale_inv.type == TensorType::F32 ? 4 : 2;
-  if (weight.data.size() != static_cast<uint64_t>(rows) * static_cast<uint64_t>(cols))
+  const auto wbytes = tensor_nbytes(weight.type, weight.shape);
+  if (!wbytes || weight.data.size() != *wbytes)
     fail(weight, scale_inv, "weight holds " + std::to_string(weight.data.size()) + " bytes");
-  if (scale_inv.data.size() != static_cast<uint64_t>(srows * scols) * sbytes)
+  const auto want_sbytes = tensor_nbytes(scale_inv.type, scale_inv.shape);
+  if (!want_sbytes || scale_inv.data.size() != *want_sbytes)
     fail(weight, scale_inv, "scale holds " + std::to_string(scale_inv.data.size()) + " bytes");
 
   // One f32 multiplier per tile column of the current tile row.

@@ -28,11 +28,11 @@ uint16_t fp16_covering(float need, int steps) {
   return h;
 }
 
-// ceil(v / unit) clamped to [0, hi]; 0 when unit is 0 (or anything is NaN).
+// ceil(v / unit) clamped to [0, hi]; 0 when unit or v is 0 or NaN.
 int ceil_steps(float v, float unit, int hi) {
   if (!(unit > 0.0f) || !(v > 0.0f)) return 0;
   const double steps = std::ceil(static_cast<double>(v) / unit);
-  return steps >= hi ? hi : static_cast<int>(steps);
+  return steps < hi ? static_cast<int>(steps) : hi;  // inf / inf = NaN lands on hi
 }
 
 // Q4_K (nmax 15) and Q5_K (nmax 31): 8 sub-blocks of 32, scale and min 6 bits each.
