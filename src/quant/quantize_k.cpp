@@ -6,6 +6,8 @@
 // per-element error is at most half a sub-block step:
 //   Q4_K/Q5_K: |x - y| <= ((range_j + dmin) / nmax + d) / 2,  nmax = 15 / 31
 //   Q6_K:      |x - y| <= (absmax_j / 31 + d) / 2
+// Starting from those covering scales, nearby smaller (and for Q6_K negative) sub-block scales are
+// tried and the least-squares one kept if its largest error stays within that bound.
 //   Q8_K:      ggml's reference (d = -max / 127, round to nearest even), |x - y| <= |d| / 2.
 // The result is a valid ggml block; ggml's quantizer may reach a lower RMS error.
 #include <algorithm>
@@ -35,7 +37,27 @@ int ceil_steps(float v, float unit, int hi) {
   return steps < hi ? static_cast<int>(steps) : hi;  // inf / inf = NaN lands on hi
 }
 
+// Codes q in [lo, hi] for x[0..count) under y = dl * q - ml, computed the way the dequantizer
+// computes y; returns the sum of squared errors and the largest error.
+struct Fit {
+  double sse = 0, max_err = 0;
+};
+Fit fit_codes(const float* x, int count, float dl, float ml, int lo, int hi, int* q) {
+  Fit f;
+  const float idl = dl != 0.0f ? 1.0f / dl : 0.0f;
+  for (int l = 0; l < count; ++l) {
+    q[l] = round_clamped((x[l] + ml) * idl, lo, hi);
+    const double err = std::fabs(static_cast<double>(dl * static_cast<float>(q[l]) - ml) - x[l]);
+    f.sse += err * err;
+    f.max_err = std::max(f.max_err, err);
+  }
+  return f;
+}
+
 // Q4_K (nmax 15) and Q5_K (nmax 31): 8 sub-blocks of 32, scale and min 6 bits each.
+// Each sub-block starts from the covering (rounded-up) scale/min pair; nearby smaller pairs are
+// then tried and the one with the least squared error kept, as long as its largest error stays
+// within half the covering step (so the bound above still holds).
 void quantize_k_affine(const float* src, uint8_t* b, int64_t n, int nmax, size_t block_bytes) {
   for (int64_t blk = 0; blk < n / kQK; ++blk, src += kQK, b += block_bytes) {
     float minv[8], top[8];
@@ -63,7 +85,31 @@ void quantize_k_affine(const float* src, uint8_t* b, int64_t n, int nmax, size_t
     }
     const uint16_t d16 = fp16_covering(max_need, 63);
     const float d = fp16_to_f32(d16);
-    for (int j = 0; j < 8; ++j) sq[j] = static_cast<uint8_t>(ceil_steps(need[j], d, 63));
+    int codes[8][32];
+    for (int j = 0; j < 8; ++j) {
+      const float* x = src + 32 * j;
+      const int ls0 = ceil_steps(need[j], d, 63), lm0 = mq[j];
+      int best_ls = ls0, best_lm = lm0;
+      Fit best = fit_codes(x, 32, d * static_cast<float>(ls0), dmin * static_cast<float>(lm0), 0,
+                           nmax, codes[j]);
+      const double limit = std::max(best.max_err, 0.5 * d * ls0);
+      int q[32];
+      for (int ls = std::max(1, ls0 - 4); ls <= ls0; ++ls) {
+        for (int lm = std::max(0, lm0 - 2); lm <= std::min(63, lm0 + 1); ++lm) {
+          if (ls == ls0 && lm == lm0) continue;
+          const Fit f = fit_codes(x, 32, d * static_cast<float>(ls), dmin * static_cast<float>(lm),
+                                  0, nmax, q);
+          if (f.max_err <= limit && f.sse < best.sse) {
+            best = f;
+            best_ls = ls;
+            best_lm = lm;
+            std::memcpy(codes[j], q, sizeof q);
+          }
+        }
+      }
+      sq[j] = static_cast<uint8_t>(best_ls);
+      mq[j] = static_cast<uint8_t>(best_lm);
+    }
 
     store_u16(b, d16);
     store_u16(b + 2, dmin16);
@@ -73,13 +119,10 @@ void quantize_k_affine(const float* src, uint8_t* b, int64_t n, int nmax, size_t
     std::memset(qs, 0, 128);
     if (qh) std::memset(qh, 0, 32);
     for (int j = 0; j < 8; ++j) {
-      const float dl = d * static_cast<float>(sq[j]);
-      const float ml = dmin * static_cast<float>(mq[j]);
-      const float idl = dl > 0.0f ? 1.0f / dl : 0.0f;
       for (int l = 0; l < 32; ++l) {
-        const int q = round_clamped((src[32 * j + l] + ml) * idl, 0, nmax);
-        qs[(j / 2) * 32 + l] |= static_cast<uint8_t>((q & 0x0F) << (4 * (j % 2)));
-        if (qh) qh[l] |= static_cast<uint8_t>(((q >> 4) & 1) << j);
+        const int c = codes[j][l];
+        qs[(j / 2) * 32 + l] |= static_cast<uint8_t>((c & 0x0F) << (4 * (j % 2)));
+        if (qh) qh[l] |= static_cast<uint8_t>(((c >> 4) & 1) << j);
       }
     }
   }
@@ -109,14 +152,34 @@ void quantize_q6_k(const float* src, void* dst, int64_t n) {
     uint8_t* qh = b + 128;
     auto* sc = reinterpret_cast<int8_t*>(b + 192);
     std::memset(b, 0, 192);
-    for (int j = 0; j < 16; ++j) sc[j] = static_cast<int8_t>(ceil_steps(need[j], d, 127));
     store_u16(b + 208, d16);
-    for (int i = 0; i < kQK; ++i) {
-      const float dl = d * static_cast<float>(sc[i / 16]);
-      const int q = dl > 0.0f ? round_clamped(src[i] / dl, -32, 31) + 32 : 32;
-      const int half = i / 128, t = i % 128;
-      ql[half * 64 + t % 64] |= static_cast<uint8_t>((q & 0x0F) << (4 * (t / 64)));
-      qh[half * 32 + t % 32] |= static_cast<uint8_t>((q >> 4) << (2 * (t / 32)));
+    for (int j = 0; j < 16; ++j) {
+      // Start from the covering scale; also try smaller ones and negative ones (a negative scale
+      // gives the sub-block's largest magnitude the 32nd step of q - 32 in [-32, 31]).
+      const float* x = src + 16 * j;
+      const int ls0 = ceil_steps(need[j], d, 127);
+      int codes[16], q[16];
+      int best_ls = ls0;
+      Fit best = fit_codes(x, 16, d * static_cast<float>(ls0), 0.0f, -32, 31, codes);
+      const double limit = std::max(best.max_err, 0.5 * d * ls0);
+      for (int k = std::max(1, ls0 - 5); k <= ls0; ++k) {
+        for (int ls : {k, -k}) {
+          if (ls == ls0) continue;
+          const Fit f = fit_codes(x, 16, d * static_cast<float>(ls), 0.0f, -32, 31, q);
+          if (f.max_err <= limit && f.sse < best.sse) {
+            best = f;
+            best_ls = ls;
+            std::memcpy(codes, q, sizeof q);
+          }
+        }
+      }
+      sc[j] = static_cast<int8_t>(best_ls);
+      for (int l = 0; l < 16; ++l) {
+        const int i = 16 * j + l, c = codes[l] + 32;
+        const int half = i / 128, t = i % 128;
+        ql[half * 64 + t % 64] |= static_cast<uint8_t>((c & 0x0F) << (4 * (t / 64)));
+        qh[half * 32 + t % 32] |= static_cast<uint8_t>((c >> 4) << (2 * (t / 32)));
+      }
     }
   }
 }

@@ -238,6 +238,31 @@ TEST(QuantQuantize, RoundTripWithinFormatBoundsOnFreshRandomData) {
   }
 }
 
+TEST(QuantQuantize, KQuantsAreNoWorseThanLegacyOfTheSameWidth) {
+  // A quality guard beyond the max-error bounds: on Gaussian weights the K-quantizers' RMS error
+  // must not exceed that of ggml's legacy quantizer with as many bits per code.
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("random seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> gauss(0, 1);
+  std::vector<float> x(256 * 256);
+  for (float& v : x) v = gauss(rng);
+  auto rmse = [&](TensorType t) {
+    const TypeTraits& tr = type_traits(t);
+    const int64_t n = static_cast<int64_t>(x.size());
+    std::vector<uint8_t> q(static_cast<size_t>(n / tr.block_size) * tr.block_bytes);
+    std::vector<float> y(x.size(), kNaN);
+    tr.quantize(x.data(), q.data(), n);
+    tr.dequantize(q.data(), y.data(), n);
+    double se = 0;
+    for (size_t i = 0; i < x.size(); ++i) se += (double{y[i]} - x[i]) * (double{y[i]} - x[i]);
+    return std::sqrt(se / static_cast<double>(n));
+  };
+  EXPECT_LT(rmse(TensorType::Q4_K), rmse(TensorType::Q4_1));
+  EXPECT_LT(rmse(TensorType::Q5_K), rmse(TensorType::Q5_1));
+  EXPECT_LT(rmse(TensorType::Q6_K), 4 * rmse(TensorType::Q8_0));  // two bits fewer: 4x the step
+}
+
 TEST(QuantQuantize, ZeroAndConstantBlocks) {
   for (TensorType t : kQuantizable) {
     const TypeTraits& tr = type_traits(t);
