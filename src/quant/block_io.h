@@ -1,8 +1,8 @@
 #pragma once
 // Unaligned little-endian loads and stores for reading and writing ggml blocks.
-#include <cstdint>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "quant/float_bits.h"
@@ -51,7 +51,8 @@ inline int trunc_clamped(float v, int lo, int hi) {
 // Round half away from zero (C's roundf, numpy's np_roundf in gguf-py), clamped likewise.
 inline int round_away_clamped(float v, int lo, int hi) {
   if (v != v) return lo > 0 ? lo : (hi < 0 ? hi : 0);
-  return static_cast<int>(std::round(std::clamp(v, static_cast<float>(lo), static_cast<float>(hi))));
+  return static_cast<int>(
+      std::round(std::clamp(v, static_cast<float>(lo), static_cast<float>(hi))));
 }
 
 }  // namespace schwarm::quant

@@ -48,8 +48,8 @@ inline uint16_t f32_to_fp16(float f) {
     return static_cast<uint16_t>(sign | 0x7C00u | 0x200u | m);  // quiet NaN
   }
   if (ax >= 0x477FF000u) return sign | 0x7C00u;  // rounds to >= 65520: inf
-  if (ax < 0x38800000u) {                          // below 2^-14: subnormal half or zero
-    if (ax < 0x33000000u) return sign;             // below 2^-25: rounds to zero (tie -> even 0)
+  if (ax < 0x38800000u) {                        // below 2^-14: subnormal half or zero
+    if (ax < 0x33000000u) return sign;           // below 2^-25: rounds to zero (tie -> even 0)
     const uint32_t e = ax >> 23;
     const uint32_t m = (ax & 0x7FFFFFu) | 0x800000u;
     const uint32_t shift = 126u - e;  // 14 + 127 - e - 1 + 10 ... value = m * 2^(e-150)

@@ -198,7 +198,8 @@ void quantize_q8_k(const float* src, void* dst, int64_t n) {
     float d = 0.0f;
     if (amax != 0.0f) {
       const float iscale = -127.0f / max;
-      for (int i = 0; i < kQK; ++i) q[i] = static_cast<int8_t>(round_clamped(iscale * src[i], -128, 127));
+      for (int i = 0; i < kQK; ++i)
+        q[i] = static_cast<int8_t>(round_clamped(iscale * src[i], -128, 127));
       d = 1.0f / iscale;
     }
     std::memcpy(b, &d, 4);

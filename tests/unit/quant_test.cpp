@@ -151,8 +151,8 @@ namespace {
 
 // Per-element error bound for one quantization block of x (A = absmax, R = max - min of the
 // block), derived from the format and the quantizer: half a quantization step, plus the f16
-// rounding of the stored scale (relative 2^-11 of d, times the largest code), plus - for the
-// K-quants - the 6/8-bit rounding of sub-block scales, which kernels round up (see quantize_k.cpp).
+// rounding of the stored scale/min times the largest code, plus - for the K-quants - the 6/8-bit
+// rounding of sub-block scales, which the quantizer rounds up (see quantize_k.cpp).
 double error_bound(TensorType t, const float* x, int64_t n) {
   double a = 0, mn = x[0], mx = x[0];
   for (int64_t i = 0; i < n; ++i) {
@@ -161,23 +161,40 @@ double error_bound(TensorType t, const float* x, int64_t n) {
     mx = std::max(mx, static_cast<double>(x[i]));
   }
   const double r = mx - mn;
-  const double u = 1 + std::ldexp(1.0, -9);      // f16 super-scale rounded up by at most this
+  // Error of rounding v to f16 to nearest: half an ulp, relative 2^-11 for normal halves and
+  // absolute 2^-25 for subnormal ones (small blocks get subnormal scales).
+  auto f16_err = [](double v) {
+    return std::max(std::fabs(v) * std::ldexp(1.0, -11), std::ldexp(1.0, -25));
+  };
+  // An f16 super-scale rounded UP to cover v: at most one ulp above v.
+  auto f16_up = [](double v) { return v * (1 + std::ldexp(1.0, -10)) + std::ldexp(1.0, -24); };
   const double slop = a * std::ldexp(1.0, -20);  // f32 rounding in the dequantizer's products
   switch (t) {
-    case TensorType::Q8_0: return a / 254 + a / 2048 + slop;  // d/2 + 127*d*2^-11, d = A/127
-    case TensorType::Q4_0: return a / 8 + a / 2048 + slop;    // codes -8..7 of d = -max/8: the
-    case TensorType::Q5_0: return a / 16 + a / 2048 + slop;   // far side clamps by up to |d|
-    case TensorType::Q4_1: return r / 30 + (r + a) / 2048 + slop;  // d/2 + f16(d) + f16(min)
-    case TensorType::Q5_1: return r / 62 + (r + a) / 2048 + slop;
+    case TensorType::Q8_0:
+      return a / 254 + 127 * f16_err(a / 127) + slop;  // d/2 + 127 * err(d)
+    // Codes -8..7 (-16..15) of d = -max/8 (/16): the far side clamps by up to |d|.
+    case TensorType::Q4_0:
+      return a / 8 + 8 * f16_err(a / 8) + slop;
+    case TensorType::Q5_0:
+      return a / 16 + 16 * f16_err(a / 16) + slop;
+    // d/2 + 15 * err(d) + err(min), d = R/15 (R/31).
+    case TensorType::Q4_1:
+      return r / 30 + 15 * f16_err(r / 15) + f16_err(mn) + slop;
+    case TensorType::Q5_1:
+      return r / 62 + 31 * f16_err(r / 31) + f16_err(mn) + slop;
     case TensorType::Q4_K:
     case TensorType::Q5_K: {
+      // ((range_j + dmin)/nmax + d)/2 with range_j <= 2A, dmin <= up(A/63), d <= up(need/63).
       const double nmax = t == TensorType::Q4_K ? 15 : 31;
-      // ((range_j + dmin)/nmax + d)/2, range_j <= 2A, dmin <= uA/63, d <= u(2A + dmin)/nmax/63
-      return (2 * a + u * a / 63) / (2 * nmax) * (1 + u / 63) + slop;
+      const double dmin = f16_up(a / 63), need = (2 * a + dmin) / nmax, d = f16_up(need / 63);
+      return (need + d) / 2 + slop;
     }
-    case TensorType::Q6_K: return a / 62 * (1 + u / 127) + slop;  // (A/31 + d)/2, d <= uA/31/127
-    case TensorType::Q8_K: return a / 254 + slop;                  // |d|/2, d = A/127 in f32
-    default: return 0;
+    case TensorType::Q6_K:
+      return (a / 31 + f16_up(a / 31 / 127)) / 2 + slop;  // (A/31 + d)/2
+    case TensorType::Q8_K:
+      return a / 254 + slop;  // |d|/2, d = A/127 kept in f32
+    default:
+      return 0;
   }
 }
 
@@ -213,7 +230,7 @@ TEST(QuantQuantize, RoundTripWithinFormatBoundsOnFreshRandomData) {
       }
     }
     std::vector<uint8_t> q(static_cast<size_t>(nblocks) * tr.block_bytes, 0xFF);  // poisoned
-    std::vector<float> y(static_cast<size_t>(n), kNaN);                            // poisoned
+    std::vector<float> y(static_cast<size_t>(n), kNaN);                           // poisoned
     tr.quantize(x.data(), q.data(), n);
     tr.dequantize(q.data(), y.data(), n);
     int bad = 0;
@@ -291,9 +308,9 @@ TEST(QuantQuantize, NonFiniteInputIsSafe) {
     const TypeTraits& tr = type_traits(t);
     SCOPED_TRACE(std::string(tr.name));
     std::vector<float> x(static_cast<size_t>(tr.block_size) * 3, 1.0f), y(x.size(), kNaN);
-    x[1] = kNaN;                                                   // block 0: one NaN
+    x[1] = kNaN;                                                               // block 0: one NaN
     std::fill(x.begin() + tr.block_size, x.begin() + 2 * tr.block_size, inf);  // block 1: all inf
-    x[static_cast<size_t>(2 * tr.block_size + 3)] = -inf;          // block 2: one -inf
+    x[static_cast<size_t>(2 * tr.block_size + 3)] = -inf;                      // block 2: one -inf
     std::vector<uint8_t> q(3 * tr.block_bytes + 1, 0xAB);
     tr.quantize(x.data(), q.data(), static_cast<int64_t>(x.size()));
     EXPECT_EQ(q.back(), 0xAB) << "wrote past the last block";
@@ -358,8 +375,7 @@ TEST(QuantFp8BlockScaled, MatchesReferenceFixtures) {
   ASSERT_EQ(cases.size(), 2u);
   for (const auto& c : cases) {
     const int64_t rows = c.at("rows"), cols = c.at("cols"), b = c.at("block");
-    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) + " block " +
-                 std::to_string(b));
+    SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) + " block " + std::to_string(b));
     const std::vector<uint8_t> w = read_bytes(c.at("weight").get<std::string>());
     const std::vector<uint8_t> s = read_bytes(c.at("scale").get<std::string>());
     const TensorType st = type_named(c.at("scale_type").get<std::string>());
@@ -416,8 +432,8 @@ TEST(QuantFp8BlockScaled, RejectsMismatchedScaleShapeNamingBothTensors) {
     dequantize_fp8_block_scaled(wt, sc, out.data(), block);
   };
   EXPECT_THROW(run(wv, view("s", TensorType::F16, {2, 3}, s6h)), Error);
-  EXPECT_THROW(run(view("w", TensorType::U8, {200, 300}, w), view("s", TensorType::F32, {2, 3}, s6)),
-               Error);
+  EXPECT_THROW(
+      run(view("w", TensorType::U8, {200, 300}, w), view("s", TensorType::F32, {2, 3}, s6)), Error);
   EXPECT_THROW(run(wv, view("s", TensorType::F32, {2, 3}, s6h)), Error);
   EXPECT_THROW(run(wv, view("s", TensorType::F32, {6}, s6)), Error);
   EXPECT_THROW(run(wv, view("s", TensorType::F32, {2, 3}, s6), 0), Error);
@@ -428,9 +444,9 @@ TEST(QuantFp8BlockScaled, RejectsMismatchedScaleShapeNamingBothTensors) {
 
 TEST(QuantRegistry, EveryPromisedTypeHasDequantize) {
   using T = TensorType;
-  for (T t : {T::F32, T::F16, T::BF16, T::Q8_0, T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1, T::Q2_K,
-              T::Q3_K, T::Q4_K, T::Q5_K, T::Q6_K, T::Q8_K, T::F8_E4M3, T::F8_E5M2, T::I8, T::I16,
-              T::I32, T::I64, T::U8, T::F64, T::BOOL})
+  for (T t : {T::F32,  T::F16,  T::BF16, T::Q8_0, T::Q4_0, T::Q4_1, T::Q5_0,    T::Q5_1,
+              T::Q2_K, T::Q3_K, T::Q4_K, T::Q5_K, T::Q6_K, T::Q8_K, T::F8_E4M3, T::F8_E5M2,
+              T::I8,   T::I16,  T::I32,  T::I64,  T::U8,   T::F64,  T::BOOL})
     EXPECT_NE(type_traits(t).dequantize, nullptr) << tensor_type_name(t);
   for (T t : {T::F32, T::F16, T::BF16, T::Q8_0, T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1, T::Q4_K,
               T::Q5_K, T::Q6_K, T::Q8_K})
@@ -448,9 +464,9 @@ TEST(QuantRegistry, TensorNbytesEdgeCases) {
   EXPECT_EQ(nb(T::Q4_K, {3, 256}), R(3u * 144));
   EXPECT_EQ(nb(T::Q8_0, {2, 64}), R(4u * 34));
   EXPECT_EQ(nb(T::F8_E4M3, {200, 300}), R(60000u));
-  EXPECT_EQ(nb(T::F32, {}), R(4u));          // a scalar
-  EXPECT_EQ(nb(T::Q4_0, {0, 32}), R(0u));    // empty
-  EXPECT_EQ(nb(T::Q4_0, {}), std::nullopt);  // a scalar is not a whole block
+  EXPECT_EQ(nb(T::F32, {}), R(4u));                // a scalar
+  EXPECT_EQ(nb(T::Q4_0, {0, 32}), R(0u));          // empty
+  EXPECT_EQ(nb(T::Q4_0, {}), std::nullopt);        // a scalar is not a whole block
   EXPECT_EQ(nb(T::Q4_K, {3, 100}), std::nullopt);  // innermost not a multiple of 256
   EXPECT_EQ(nb(T::Q4_0, {32, 48}), std::nullopt);
   EXPECT_EQ(nb(T::F32, {-1, 4}), std::nullopt);
