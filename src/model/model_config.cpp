@@ -27,8 +27,7 @@ bool ModelConfig::layer_is_moe(int64_t layer) const {
   if (layer < first_k_dense_replace) return false;
   if (moe_layer_freq > 1 && layer % moe_layer_freq != 0) return false;
   if (decoder_sparse_step > 1 && (layer + 1) % decoder_sparse_step != 0) return false;
-  return std::find(mlp_only_layers.begin(), mlp_only_layers.end(), layer) ==
-         mlp_only_layers.end();
+  return !std::binary_search(mlp_only_layers.begin(), mlp_only_layers.end(), layer);
 }
 
 namespace {
@@ -89,6 +88,9 @@ void validate_config(const ModelConfig& c, const std::string& source,
     if (rs.type == "yarn" || rs.type == "llama3") {
       k.range("rope_scaling.original_max_position_embeddings", rs.original_max_position_embeddings,
               1, kMaxPositions);
+    } else {
+      k.range("rope_scaling.original_max_position_embeddings", rs.original_max_position_embeddings,
+              0, kMaxPositions);
     }
     if (rs.type == "yarn") {
       k.positive_finite("rope_scaling.beta_fast", rs.beta_fast);
@@ -128,6 +130,8 @@ void validate_config(const ModelConfig& c, const std::string& source,
     k.range("moe_layer_freq", c.moe_layer_freq, 1, kMaxCount);
     k.range("decoder_sparse_step", c.decoder_sparse_step, 1, kMaxCount);
     for (int64_t l : c.mlp_only_layers) k.range("mlp_only_layers", l, 0, c.num_layers - 1);
+    if (!std::is_sorted(c.mlp_only_layers.begin(), c.mlp_only_layers.end()))
+      k.fail("mlp_only_layers", "must be sorted");
     k.range("n_group", c.n_group, 1, c.n_routed_experts);
     if (c.n_routed_experts % c.n_group != 0)
       k.fail("n_group", "must divide the expert count: " + std::to_string(c.n_routed_experts) +

@@ -69,7 +69,7 @@ struct ModelConfig {
   int64_t first_k_dense_replace = 0;      // the first k layers use a dense FFN
   int64_t moe_layer_freq = 1;             // DeepSeek: MoE where layer % freq == 0 (and >= first_k)
   int64_t decoder_sparse_step = 1;        // Qwen3-MoE: MoE where (layer + 1) % step == 0
-  std::vector<int64_t> mlp_only_layers;   // Qwen3-MoE: layers forced dense
+  std::vector<int64_t> mlp_only_layers;   // Qwen3-MoE: layers forced dense (sorted, unique)
   int64_t n_group = 1;
   int64_t topk_group = 1;
   TopkMethod topk_method = TopkMethod::Greedy;

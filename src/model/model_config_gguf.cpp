@@ -203,6 +203,7 @@ ModelConfig config_from_gguf(const GgufMetadata& metadata, const std::string& so
         c.rope_scaling.original_max_position_embeddings = c.max_position_embeddings;
       // convert_hf_to_gguf.py writes yarn_log_multiplier = 0.1 * mscale_all_dim.
       if (auto lm = m.opt_double("rope.scaling.yarn_log_multiplier")) {
+        if (std::fabs(*lm) > 1e6) m.fail(m.key("rope.scaling.yarn_log_multiplier"), "is out of range");
         const double all = float_to_double(static_cast<float>(*lm / 0.1));
         c.rope_scaling.mscale_all_dim = all;
         c.rope_scaling.mscale = all;
@@ -229,6 +230,10 @@ ModelConfig config_from_gguf(const GgufMetadata& metadata, const std::string& so
     }
     k_len = m.req_int(k_key);
     v_len = m.req_int(v_key);
+    constexpr int64_t kMaxDim = int64_t{1} << 24;
+    if (c.qk_rope_head_dim < 0 || c.qk_rope_head_dim > kMaxDim)
+      m.fail(m.key("rope.dimension_count"), "is out of range");
+    if (k_len < 0 || k_len > kMaxDim) m.fail(m.key(k_key), "is out of range");
     if (k_len <= c.qk_rope_head_dim)
       m.fail(m.key(k_key), "must exceed rope.dimension_count (qk_nope + qk_rope)");
     c.qk_nope_head_dim = k_len - c.qk_rope_head_dim;

@@ -3,6 +3,7 @@
 // OlmoeConfig, LlamaConfig, Qwen2Config, Qwen3Config), except the core sizes (vocab_size,
 // hidden_size, num_hidden_layers, num_attention_heads, intermediate_size): a config.json without
 // them is broken, not a request for a default model, so they are required.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -334,6 +335,9 @@ ModelConfig config_from_hf_json(const nlohmann::json& config, const std::string&
         if (!m->is_array()) o.fail("mlp_only_layers", "must be an array of layer indices");
         if (m->size() > (size_t{1} << 16)) o.fail("mlp_only_layers", "is too long");
         for (const json& v : *m) c.mlp_only_layers.push_back(o.to_int("mlp_only_layers", v));
+        std::sort(c.mlp_only_layers.begin(), c.mlp_only_layers.end());
+        c.mlp_only_layers.erase(std::unique(c.mlp_only_layers.begin(), c.mlp_only_layers.end()),
+                                c.mlp_only_layers.end());
       }
       alias["n_routed_experts"] = "num_experts";
       break;
