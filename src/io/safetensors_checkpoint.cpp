@@ -90,8 +90,9 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open(const std::string& path) {
         check_shard_name(index_path, tensor, name);
         const std::string shard_path = (dir / name).string();
         expected.emplace(tensor, shard_path);
-        if (shard_names.insert(name).second) shard_paths.push_back(shard_path);
+        shard_names.insert(name);
       }
+      for (const std::string& name : shard_names) shard_paths.push_back((dir / name).string());
       if (shard_paths.empty()) throw FileError(index_path, "weight_map lists no tensors");
       for (const std::string& s : shard_paths)
         if (!fs::is_regular_file(s, ec))
