@@ -9,6 +9,7 @@
 #include <iterator>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -397,46 +398,51 @@ TEST(SafetensorsHostile, UnknownDtype) {
   expect_error(one_tensor(R"({"dtype":"f32","shape":[2],"data_offsets":[0,8]})"), "unknown dtype \"f32\"");
 }
 
-TEST(SafetensorsHostile, BadShapes) {
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"),
-               "dim 0 is not a non-negative integer");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[1,2.5],"data_offsets":[0,8]})"),
-               "dim 1 is not a non-negative integer");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2.0],"data_offsets":[0,8]})"),
-               "dim 0 is not a non-negative integer");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]})"),
-               "dim 0 is not a non-negative integer");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,8]})"),
-               "dim 0 is too large");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":["2"],"data_offsets":[0,8]})"),
-               "dim 0 is not a non-negative integer");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":2,"data_offsets":[0,8]})"),
-               "shape is an integer, not an array");
-  expect_error(one_tensor(R"({"dtype":"I64","shape":[4294967296,4294967296],"data_offsets":[0,8]})"),
-               "overflows");
-  expect_error(one_tensor(R"({"dtype":"U8","shape":[4294967296,2147483648],"data_offsets":[0,8]})"),
-               "overflows");  // 2^63 elements: past int64
-  expect_error(one_tensor(R"({"dtype":"F64","shape":[1152921504606846976],"data_offsets":[0,8]})"),
-               "overflows");  // 2^60 x 8 bytes
-}
-
-TEST(SafetensorsHostile, BadOffsets) {
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0,12]})"),
-               "tensor \"a\": data_offsets [0, 12] run past the end of the data (8 bytes)");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[18446744073709551615,8]})"),
-               "begin after end");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[8,0]})"),
-               "data_offsets [8, 0] begin after end");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0,4]})"),
-               "data_offsets [0, 4] hold 4 bytes but F32 [2] needs 8");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0]})"),
-               "data_offsets must be an array [begin, end]");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0,8,8]})"),
-               "data_offsets must be an array");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[-1,7]})"),
-               "are not non-negative integers");
-  expect_error(one_tensor(R"({"dtype":"F32","shape":[2],"data_offsets":[0,8.0]})"),
-               "are not non-negative integers");
+TEST(SafetensorsHostile, BadShapesAndOffsets) {
+  // {tensor entry, expected problem}
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})",
+       "dim 0 is not a non-negative integer"},
+      {R"({"dtype":"F32","shape":[1,2.5],"data_offsets":[0,8]})",
+       "dim 1 is not a non-negative integer"},
+      {R"({"dtype":"F32","shape":[2.0],"data_offsets":[0,8]})",
+       "dim 0 is not a non-negative integer"},
+      {R"({"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]})",
+       "dim 0 is not a non-negative integer"},
+      {R"({"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,8]})",
+       "dim 0 is too large"},
+      {R"({"dtype":"F32","shape":["2"],"data_offsets":[0,8]})",
+       "dim 0 is not a non-negative integer"},
+      {R"({"dtype":"F32","shape":2,"data_offsets":[0,8]})",
+       "shape is an integer, not an array"},
+      {R"({"dtype":"I64","shape":[4294967296,4294967296],"data_offsets":[0,8]})",
+       "overflows"},
+      {R"({"dtype":"U8","shape":[4294967296,2147483648],"data_offsets":[0,8]})",
+       "overflows"},  // 2^63 elements: past int64
+      {R"({"dtype":"F64","shape":[1152921504606846976],"data_offsets":[0,8]})",
+       "overflows"},  // 2^60 x 8 bytes
+      // data_offsets
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[0,12]})",
+       "tensor \"a\": data_offsets [0, 12] run past the end of the data (8 bytes)"},
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[18446744073709551615,8]})",
+       "begin after end"},
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[8,0]})",
+       "data_offsets [8, 0] begin after end"},
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[0,4]})",
+       "data_offsets [0, 4] hold 4 bytes but F32 [2] needs 8"},
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[0]})",
+       "data_offsets must be an array [begin, end]"},
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[0,8,8]})",
+       "data_offsets must be an array"},
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[-1,7]})",
+       "are not non-negative integers"},
+      {R"({"dtype":"F32","shape":[2],"data_offsets":[0,8.0]})",
+       "are not non-negative integers"},
+  };
+  for (const auto& [entry, problem] : cases) {
+    SCOPED_TRACE(entry);
+    expect_error(one_tensor(entry), problem);
+  }
 }
 
 TEST(SafetensorsHostile, Overlap) {
