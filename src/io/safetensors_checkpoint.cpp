@@ -55,6 +55,7 @@ std::string read_small_file(const std::string& path) {
   if (f.size() > kMaxIndexBytes)
     throw FileError(path, "index file is implausibly large (" + std::to_string(f.size()) +
                               " bytes)");
+  if (f.size() == 0) return {};  // an empty mapping has no data pointer
   return std::string(reinterpret_cast<const char*>(f.data()), f.size());
 }
 

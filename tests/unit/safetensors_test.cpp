@@ -521,6 +521,8 @@ TEST(SafetensorsCheckpointHostile, IndexPathEscapes) {
   expect_open_error(tmp.path.string(), index, "no \"weight_map\"");
   write_text(index, R"({"weight_map":)");
   expect_open_error(tmp.path.string(), index, "invalid JSON in index");
+  write_text(index, "");
+  expect_open_error(tmp.path.string(), index, "invalid JSON in index");
 }
 
 TEST(SafetensorsCheckpointHostile, TensorInTwoShards) {
