@@ -49,13 +49,13 @@ struct StructureProblem {
 
 json parse_strict_json(std::string_view text, const std::string& path, std::string_view what,
                        size_t base_offset, int max_depth) {
-  // One set of keys per open object (arrays push an empty marker so that pops stay paired).
   // nlohmann ends its input at a NUL byte; a raw NUL is never valid JSON, so reject it here
   // rather than let a NUL hide whatever follows it.
   if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
     throw FileError(path, "invalid JSON in " + std::string(what) + " at byte " +
                               std::to_string(nul) + " (file offset " +
                               std::to_string(base_offset + nul) + "): NUL byte");
+  // One set of keys per open object (arrays push an empty marker so that pops stay paired).
   std::vector<std::set<std::string>> keys;
   auto callback = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
     switch (event) {
