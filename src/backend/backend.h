@@ -1,0 +1,138 @@
+#pragma once
+// The one seam between model code and hardware. A forward pass is written once as a sequence of
+// these ops; each backend (ref: plain and obviously right; cpu: threaded and vectorised; cuda
+// later) implements them, and one parity suite checks every backend against ref.
+//
+// Conventions
+// - Activations are fp32, row-major, one row per token: x[n_tokens, dim]. The CPU backends use
+//   host memory; spans are exactly the sizes stated.
+// - Weights are TensorViews of any registry type with the PyTorch layout ([out, in] for a Linear
+//   weight). A backend may dequantize or repack a weight once and cache it keyed by its data
+//   pointer; weights never change while a backend lives.
+// - Ops never allocate per call in the steady state where avoidable, and never read outside the
+//   spans given. Shape mismatches throw schwarm::Error naming the op and the shapes.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/tensor_view.h"
+
+namespace schwarm {
+
+// ---- rotary position embedding ------------------------------------------------------------
+enum class RopeStyle {
+  Interleaved,  // rotate pairs (x[2i], x[2i+1]): GPT-J; DeepSeek's HF code after its de-interleave view
+  Halves,       // rotate pairs (x[i], x[i + d/2]): GPT-NeoX, HF Llama/Qwen/Mixtral/OLMoE "rotate_half"
+};
+
+// The model computes the frequencies once (YaRN/llama3 scaling included); ops only apply them.
+struct RopeSpec {
+  RopeStyle style = RopeStyle::Halves;
+  int64_t rot_dim = 0;             // rotated dims at the start of each head (== head dim usually)
+  std::vector<float> inv_freq;     // rot_dim / 2 entries
+  float attention_factor = 1.0f;   // multiplies cos and sin (YaRN mscale); 1 otherwise
+};
+
+// ---- a batch of tokens from several sequences ------------------------------------------------
+// Token t belongs to sequence seq[t] at position pos[t]. Tokens of one sequence are contiguous and
+// in increasing position. The KV cache of every sequence already holds positions [0, first pos of
+// this batch); attention ops first store this batch's keys/values, then attend causally over
+// positions [0, pos[t]] of the token's own sequence.
+struct BatchLayout {
+  int64_t n_tokens = 0;
+  std::span<const int32_t> seq;   // n_tokens
+  std::span<const int32_t> pos;   // n_tokens
+  // Paged cache: page_table[s] lists the pages of sequence s in position order; a page holds
+  // page_tokens consecutive positions.
+  std::vector<std::span<const int32_t>> page_table;
+  int64_t page_tokens = 16;
+};
+
+// One layer's cache pool, owned by runtime/. Each token slot holds `width` floats.
+// GQA: k and v, width = n_kv_heads * head_dim each.
+// MLA: k holds the compressed latent (kv_lora_rank) and v holds the rope key (qk_rope_head_dim):
+//      the two things DeepSeek's MLA needs to keep, not full per-head K and V.
+struct KvLayerCache {
+  std::span<float> k;  // n_pages * page_tokens * k_width
+  std::span<float> v;  // n_pages * page_tokens * v_width
+  int64_t k_width = 0;
+  int64_t v_width = 0;
+};
+
+// ---- coarse weights bundles -----------------------------------------------------------------
+struct FfnWeights {  // SwiGLU: down( silu(gate x) * (up x) )
+  TensorView gate, up, down;
+};
+
+enum class MoeScoringFn { Softmax, Sigmoid };
+enum class MoeGroupRule {
+  None,         // plain top-k over all experts
+  GroupMax,     // DeepSeek-V2 group_limited_greedy: keep topk_group groups by their best score
+  GroupTop2Sum  // DeepSeek-V3 noaux_tc: keep topk_group groups by the sum of their top-2 (biased) scores
+};
+
+struct MoeSpec {
+  int64_t n_experts = 0;
+  int64_t top_k = 0;
+  MoeScoringFn scoring = MoeScoringFn::Softmax;
+  MoeGroupRule group_rule = MoeGroupRule::None;
+  int64_t n_group = 1;
+  int64_t topk_group = 1;
+  bool norm_topk_prob = false;   // renormalise the k selected weights to sum 1
+  float routed_scaling_factor = 1.0f;
+};
+
+struct MoeWeights {
+  TensorView router;                    // [n_experts, hidden]
+  const TensorView* selection_bias = nullptr;  // [n_experts], V3's e_score_correction_bias: selection only
+  std::vector<FfnWeights> experts;      // n_experts (views may be slices of a stacked GGUF tensor)
+  std::vector<FfnWeights> shared;       // always-on shared experts (DeepSeek), added unweighted
+};
+
+// ---- the ops ----------------------------------------------------------------------------------
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // y[n, dim] = table[ids[i], :]
+  virtual void embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) = 0;
+  // y[n, out] = x[n, in] · Wᵀ, W of any registry type.
+  virtual void matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<float> y) = 0;
+  // y[r, :] = x[r, :] / rms(x[r, :]) * gain; rows of gain.numel() values. y may alias x.
+  virtual void rms_norm(std::span<const float> x, const TensorView& gain, float eps, std::span<float> y) = 0;
+  // y += x
+  virtual void add(std::span<const float> x, std::span<float> y) = 0;
+  // Rotates the first rot_dim dims of each head in place: x[n, n_heads, head_dim].
+  virtual void rope(std::span<float> x, int64_t n_heads, int64_t head_dim, std::span<const int32_t> pos,
+                    const RopeSpec& rope) = 0;
+  // y[n, hidden] = SwiGLU FFN of x[n, hidden].
+  virtual void ffn(const FfnWeights& w, std::span<const float> x, int64_t n, std::span<float> y) = 0;
+  // y[n, hidden] = routed experts (top-k, weighted) + shared experts of x[n, hidden].
+  virtual void moe(const MoeWeights& w, const MoeSpec& spec, std::span<const float> x, int64_t n,
+                   std::span<float> y) = 0;
+
+  // Grouped-query attention. q[n, n_heads, head_dim], k/v[n, n_kv_heads, head_dim] (rope applied);
+  // stores k, v into the cache at each token's slot, then out[n, n_heads, head_dim] =
+  // softmax(q·Kᵀ * scale) · V over positions [0, pos[t]] of the token's sequence.
+  virtual void attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
+                         int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
+                         const BatchLayout& batch, KvLayerCache& cache, std::span<float> out) = 0;
+
+  // DeepSeek multi-head latent attention, absorbed form. q_nope[n, H, d_nope], q_pe[n, H, d_rope]
+  // (rope applied); latent[n, kv_lora_rank] (after kv_a_layernorm) and k_pe[n, d_rope] (rope
+  // applied) are stored into the cache; kv_b = [H * (d_nope + d_v), kv_lora_rank] (HF kv_b_proj).
+  // out[n, H, d_v] = attention with keys k = [W_uk·latent, k_pe] and values W_uv·latent.
+  virtual void mla_attention(std::span<const float> q_nope, std::span<const float> q_pe,
+                             std::span<const float> latent, std::span<const float> k_pe,
+                             const TensorView& kv_b, int64_t n_heads, int64_t d_nope, int64_t d_rope,
+                             int64_t d_v, float scale, const BatchLayout& batch, KvLayerCache& cache,
+                             std::span<float> out) = 0;
+};
+
+std::unique_ptr<Backend> make_ref_backend();
+std::unique_ptr<Backend> make_cpu_backend(int n_threads = 0);  // 0: all hardware threads
+
+}  // namespace schwarm
