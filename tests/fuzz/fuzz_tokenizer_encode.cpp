@@ -99,8 +99,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto id : ids)
     if (id < 0 || id >= tok.n_vocab()) std::abort();
   const std::string back = tok.decode(ids);
-  const bool spm_space = (flags & 1) && text.find("\xE2\x96\x81") != std::string_view::npos;
-  if (!add_special && !spm_space && back != text) std::abort();
+  // SentencePiece puts "▁" before the text after every special token and decodes a literal
+  // "▁" as a space, so only plain text round-trips exactly there.
+  const bool spm_inexact = (flags & 1) && (parse_special || text.find("\xE2\x96\x81") != std::string_view::npos);
+  if (!add_special && !spm_inexact && back != text) std::abort();
   schwarm::StreamingDetokenizer stream(tok, /*show_special=*/true);  // as decode(ids)
   std::string streamed;
   for (auto id : ids) streamed += stream.push(id);
