@@ -281,6 +281,28 @@ TEST(TokenizerHostileFiles, MalformedTokenizerJson) {
                     "no valid id");
 }
 
+TEST(TokenizerHf, SentencePieceStyleBpeWithByteFallback) {
+  // Llama 2 / Mistral layout: normalizer prepends "▁" and replaces spaces, no pre-tokenizer,
+  // merges by rank over characters, unknown characters as <0xXX>.
+  const fs::path dir = write_hf_dir("spm_style", R"({
+    "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"},
+                   {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
+    "pre_tokenizer": null,
+    "added_tokens": [{"id": 8, "content": "<s>", "special": true}],
+    "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+      "vocab": {"<unk>": 0, "▁": 1, "a": 2, "b": 3, "▁a": 4, "ab": 5, "▁ab": 6, "<0x63>": 7},
+      "merges": [["▁", "a"], "a b", "▁a b"]}})");
+  std::ofstream(dir / "tokenizer_config.json") << R"({"add_bos_token": true, "bos_token": "<s>"})";
+  const Tokenizer tok = Tokenizer::from_hf_dir(dir.string());
+  fs::remove_all(dir);
+  EXPECT_EQ(tok.kind(), schwarm::TokenizerKind::SentencePieceBpe);
+  EXPECT_EQ(tok.encode("ab ac", false), (std::vector<TokenId>{6, 4, 7}));
+  EXPECT_EQ(tok.encode("ab", true), (std::vector<TokenId>{8, 6}));
+  EXPECT_EQ(tok.decode(tok.encode("ab ac", false)), "ab ac");
+  EXPECT_EQ(tok.decode(tok.encode("ab ac", true), true), "ab ac");
+  EXPECT_EQ(tok.token_attr(7), schwarm::TokenAttr::Byte);
+}
+
 GgufMetadata small_gguf_vocab(const std::string& pre) {
   schwarm::GgufArray tokens{schwarm::GgufValueType::STRING, {}};
   for (const char* t : {"a", "b", "ab"}) tokens.items.push_back(GgufValue::str(t));
