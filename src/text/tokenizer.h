@@ -36,7 +36,10 @@ class Tokenizer {
   // add_special). parse_special: match special/added tokens written in the text (llama.cpp's
   // parse_special). Invalid UTF-8 in `text` throws schwarm::Error.
   std::vector<TokenId> encode(std::string_view text, bool add_special = true, bool parse_special = true) const;
-  // Ids to text; special (control) tokens are dropped when skip_special is true.
+  // Ids to text; special (control) tokens are dropped when skip_special is true. The bytes are
+  // returned as the tokens give them: ids that split a character give ill-formed UTF-8 (use
+  // StreamingDetokenizer for display). SentencePiece vocabularies drop the first piece's leading
+  // space (see strips_leading_space). Out-of-range ids throw schwarm::Error.
   std::string decode(std::span<const TokenId> ids, bool skip_special = false) const;
   // The bytes one token stands for, as decode shows it (byte tokens -> their byte, "▁" -> " ").
   std::string token_to_piece(TokenId id, bool show_special = true) const;
@@ -51,6 +54,9 @@ class Tokenizer {
   bool is_end_of_generation(TokenId id) const;  // eos, eot, eom, ...
   std::string bos_token() const;  // text of bos ("" when none)
   std::string eos_token() const;
+  // SentencePiece style: encode puts "▁" before text, and decode drops the first piece's leading
+  // space again, so decode(encode(t)) == t.
+  bool strips_leading_space() const;
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -75,6 +81,7 @@ class StreamingDetokenizer {
   const Tokenizer* tokenizer_;
   bool show_special_;
   std::string pending_;
+  bool started_ = false;  // a non-empty piece has been seen (for strips_leading_space)
 };
 
 }  // namespace schwarm
