@@ -26,7 +26,8 @@ constexpr float kLatentNormEps = 1e-6f;
 
 struct Layer {
   TensorView attn_norm, q_a, q_a_norm, q_b, q;  // q_a/q_a_norm/q_b when q_lora_rank > 0, else q
-  TensorView kv_a, kv_a_norm, kv_b, o;
+  TensorView kv_a, kv_a_norm, o;
+  MlaKvB kv_b;  // HF's joint kv_b_proj, or GGUF's split attn_k_b / attn_v_b
   TensorView ffn_norm;
   bool moe = false;
   FfnWeights dense;
@@ -132,13 +133,15 @@ void DeepSeekModel::bind() {
     L.kv_a = w_.get(lname(l, "self_attn.kv_a_proj_with_mqa.weight", "attn_kv_a_mqa.weight"), {kvr + dr, hid});
     L.kv_a_norm = w_.get(lname(l, "self_attn.kv_a_layernorm.weight", "attn_kv_a_norm.weight"), {kvr});
     const TensorName kv_b_name = lname(l, "self_attn.kv_b_proj.weight", "attn_kv_b.weight");
-    if (!w_.get_optional(kv_b_name, {H * (dn + dv), kvr}, L.kv_b)) {
+    TensorView joint;
+    if (w_.get_optional(kv_b_name, {H * (dn + dv), kvr}, joint)) {
+      L.kv_b = joint;
+    } else {
       const TensorName kb = lname(l, "", "attn_k_b.weight"), vb = lname(l, "", "attn_v_b.weight");
       if (!w_.is_gguf() || !w_.has(kb) || !w_.has(vb))
         throw Error(cp_.path() + ": tensor '" + w_.name_for(kv_b_name) + "' " + shape_string({H * (dn + dv), kvr}) +
                     " is missing" + (w_.is_gguf() ? " (nor the split attn_k_b / attn_v_b pair)" : ""));
-      const TensorView k = w_.get(kb, {H, kvr, dn}), v = w_.get(vb, {H, dv, kvr});
-      L.kv_b = w_.join_mla_kv_b(k, v, H, dn, dv, kvr);
+      L.kv_b = MlaKvB::split(w_.get(kb, {H, kvr, dn}), w_.get(vb, {H, dv, kvr}));
     }
     L.o = w_.get(lname(l, "self_attn.o_proj.weight", "attn_output.weight"), {hid, H * dv});
     L.ffn_norm = w_.get(lname(l, "post_attention_layernorm.weight", "ffn_norm.weight"), {hid});

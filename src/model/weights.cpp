@@ -1,8 +1,6 @@
 // Weight binding: names, shapes, FP8 dequantization at load, stacked-expert slices.
 #include "model/weights.h"
 
-#include <cstring>
-
 #include "quant/fp8_block.h"
 #include "schwarm/error.h"
 
@@ -94,26 +92,6 @@ TensorView WeightStore::own_f32(std::string name, std::vector<int64_t> shape, st
   v.data = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(d.data()), d.size() * sizeof(float));
   v.file = "(dequantized at load)";
   return v;
-}
-
-TensorView WeightStore::join_mla_kv_b(const TensorView& k_b, const TensorView& v_b, int64_t n_heads,
-                                      int64_t d_nope, int64_t d_v, int64_t kv_lora) {
-  const std::vector<int64_t> kx{n_heads, kv_lora, d_nope}, vx{n_heads, d_v, kv_lora};
-  if (k_b.shape != kx) throw Error("tensor '" + k_b.name + "' has shape " + shape_string(k_b.shape) + ", expected " + shape_string(kx));
-  if (v_b.shape != vx) throw Error("tensor '" + v_b.name + "' has shape " + shape_string(v_b.shape) + ", expected " + shape_string(vx));
-  const std::vector<float> k = dequantize_to_f32(k_b), v = dequantize_to_f32(v_b);
-  const int64_t rows = d_nope + d_v;
-  std::vector<float> out(static_cast<size_t>(n_heads * rows * kv_lora));
-  for (int64_t h = 0; h < n_heads; ++h) {
-    for (int64_t i = 0; i < d_nope; ++i)  // k_b is stored transposed per head
-      for (int64_t c = 0; c < kv_lora; ++c)
-        out[static_cast<size_t>((h * rows + i) * kv_lora + c)] = k[static_cast<size_t>((h * kv_lora + c) * d_nope + i)];
-    std::memcpy(&out[static_cast<size_t>((h * rows + d_nope) * kv_lora)], &v[static_cast<size_t>(h * d_v * kv_lora)],
-                static_cast<size_t>(d_v * kv_lora) * sizeof(float));
-  }
-  std::string name = k_b.name;
-  if (auto p = name.find("attn_k_b"); p != std::string::npos) name.replace(p, 8, "attn_kv_b(joined)");
-  return own_f32(name, {n_heads * rows, kv_lora}, std::move(out));
 }
 
 }  // namespace schwarm

@@ -9,8 +9,6 @@
 //   load. Memory cost: 4 bytes per weight instead of 1, i.e. a 671B-parameter V3 would need
 //   ~2.7 TB; fine for tests and small models, a real deployment wants a quantized GGUF (or an FP8
 //   matmul in the backend, which would make this copy unnecessary).
-// - GGUF's split MLA layout (attn_k_b + attn_v_b), reassembled into HF's kv_b_proj layout
-//   [H * (d_nope + d_v), kv_lora_rank] in f32 (4 bytes per weight; a few MB per layer at V3 size).
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
@@ -48,11 +46,6 @@ class WeightStore {
 
   // An owned f32 tensor (the store keeps it alive as long as itself).
   TensorView own_f32(std::string name, std::vector<int64_t> shape, std::vector<float> data);
-
-  // GGUF split MLA (attn_k_b [H, kv_lora, d_nope], attn_v_b [H, d_v, kv_lora]) reassembled into
-  // HF's kv_b_proj [H * (d_nope + d_v), kv_lora] in f32.
-  TensorView join_mla_kv_b(const TensorView& k_b, const TensorView& v_b, int64_t n_heads, int64_t d_nope,
-                           int64_t d_v, int64_t kv_lora);
 
   // Bytes of the f32 copies this store owns.
   uint64_t owned_bytes() const { return owned_bytes_; }
