@@ -75,7 +75,10 @@ void add_generate(CLI::App& app, Runner& run) {
       const int64_t r = engine.submit(ids, o->n);
       engine.run();
       std::string line;
-      for (int32_t t : engine.output(r)) line += (line.empty() ? "" : ",") + std::to_string(t);
+      for (int32_t t : engine.output(r)) {
+        if (!line.empty()) line += ',';
+        line += std::to_string(t);
+      }
       std::printf("%s\n", line.c_str());
       return 0;
     };
