@@ -9,12 +9,17 @@
 // - Weights are TensorViews of any registry type with the PyTorch layout ([out, in] for a Linear
 //   weight). A backend may dequantize or repack a weight once and cache it keyed by its data
 //   pointer; weights never change while a backend lives.
+// - Changes since the first version (ops branch): mla_attention takes an MlaKvB (implicitly
+//   built from the joint kv_b TensorView, or the GGUF attn_k_b/attn_v_b pair); MoeSpec's routing
+//   rules are spelt out below. F8_E4M3 weights are used as stored (no block scale): DeepSeek-V3's
+//   block-scaled FP8 (weight_scale_inv) must be converted by the loader first (fp8_block.h).
 // - Ops never allocate per call in the steady state where avoidable, and never read outside the
 //   spans given. Shape mismatches throw schwarm::Error naming the op and the shapes.
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/tensor_view.h"
@@ -73,6 +78,18 @@ enum class MoeGroupRule {
   GroupTop2Sum  // DeepSeek-V3 noaux_tc: keep topk_group groups by the sum of their top-2 (biased) scores
 };
 
+// Routing, per token (transformers' semantics; ties go to the lower expert id):
+//   scores = softmax(logits) or sigmoid(logits) over all n_experts (router = [n_experts, hidden]);
+//   choice = scores + selection_bias (V3) or scores;
+//   group rule: split the experts into n_group equal groups, score each group (GroupMax: max
+//     choice; GroupTop2Sum: sum of its two largest choices), keep the topk_group best groups and
+//     exclude every expert of the others (-inf, not transformers' 0.0 fill: same result whenever
+//     the kept groups hold top_k experts with positive choice, and right when they don't);
+//   select the top_k experts by choice; weight_i = scores[e_i] (unbiased), divided by their sum
+//   (+1e-20) iff norm_topk_prob, then times routed_scaling_factor (always, as transformers).
+// Mixtral = Softmax + norm_topk_prob; Qwen3-MoE / OLMoE = Softmax, norm per config;
+// DeepSeek-V2 = Softmax + GroupMax (group_limited_greedy) or None (greedy);
+// DeepSeek-V3 = Sigmoid + GroupTop2Sum + selection_bias (noaux_tc).
 struct MoeSpec {
   int64_t n_experts = 0;
   int64_t top_k = 0;
@@ -89,6 +106,25 @@ struct MoeWeights {
   const TensorView* selection_bias = nullptr;  // [n_experts], V3's e_score_correction_bias: selection only
   std::vector<FfnWeights> experts;      // n_experts (views may be slices of a stacked GGUF tensor)
   std::vector<FfnWeights> shared;       // always-on shared experts (DeepSeek), added unweighted
+};
+
+// MLA's up-projection of the latent into per-head K (nope part) and V. Either the joint HF
+// kv_b_proj, or the pair newer llama.cpp GGUF files carry instead (attn_k_b / attn_v_b, split
+// from kv_b_proj by convert_hf_to_gguf.py). Converts implicitly from the joint TensorView, so
+// `mla_attention(..., kv_b, ...)` keeps compiling.
+struct MlaKvB {
+  TensorView kv_b;  // joint: [H * (d_nope + d_v), kv_lora_rank]; head h = W_uk rows, then W_uv rows
+  TensorView k_b;   // split: [H, kv_lora_rank, d_nope] (W_uk transposed per head)
+  TensorView v_b;   // split: [H, d_v, kv_lora_rank]   (W_uv)
+  MlaKvB() = default;
+  MlaKvB(const TensorView& joint) : kv_b(joint) {}  // NOLINT(google-explicit-constructor)
+  static MlaKvB split(TensorView k_b_, TensorView v_b_) {
+    MlaKvB m;
+    m.k_b = std::move(k_b_);
+    m.v_b = std::move(v_b_);
+    return m;
+  }
+  bool is_split() const { return kv_b.data.empty(); }
 };
 
 // ---- the ops ----------------------------------------------------------------------------------
@@ -123,11 +159,13 @@ class Backend {
 
   // DeepSeek multi-head latent attention, absorbed form. q_nope[n, H, d_nope], q_pe[n, H, d_rope]
   // (rope applied); latent[n, kv_lora_rank] (after kv_a_layernorm) and k_pe[n, d_rope] (rope
-  // applied) are stored into the cache; kv_b = [H * (d_nope + d_v), kv_lora_rank] (HF kv_b_proj).
-  // out[n, H, d_v] = attention with keys k = [W_uk·latent, k_pe] and values W_uv·latent.
+  // applied) are stored into the cache (k: latent, v: k_pe); kv_b: see MlaKvB.
+  // out[n, H, d_v] = attention with keys k = [W_uk·latent, k_pe] and values W_uv·latent, computed
+  // in the absorbed form: q_lat = W_ukᵀ·q_nope, score = (q_lat·latent_j + q_pe·k_pe_j) * scale,
+  // out = W_uv·Σ_j p_j latent_j. The caller passes the scale (including YaRN's mscale²).
   virtual void mla_attention(std::span<const float> q_nope, std::span<const float> q_pe,
                              std::span<const float> latent, std::span<const float> k_pe,
-                             const TensorView& kv_b, int64_t n_heads, int64_t d_nope, int64_t d_rope,
+                             const MlaKvB& kv_b, int64_t n_heads, int64_t d_nope, int64_t d_rope,
                              int64_t d_v, float scale, const BatchLayout& batch, KvLayerCache& cache,
                              std::span<float> out) = 0;
 };

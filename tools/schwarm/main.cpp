@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   schwarm::cli::Runner run;
   schwarm::cli::add_inspect(app, run);
+  schwarm::cli::add_generate(app, run);
+  schwarm::cli::add_logits(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

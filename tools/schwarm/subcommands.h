@@ -1,6 +1,12 @@
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
 
 namespace schwarm::cli {
 
@@ -8,5 +14,12 @@ namespace schwarm::cli {
 using Runner = std::function<int()>;
 
 void add_inspect(CLI::App& app, Runner& run);
+void add_generate(CLI::App& app, Runner& run);
+void add_logits(CLI::App& app, Runner& run);
+
+// Shared by generate and logits (defined in generate.cpp): "1, 2,3" -> {1, 2, 3} (Error naming a
+// bad item); backend "ref" or "cpu".
+std::vector<int32_t> parse_ids(const std::string& text);
+std::unique_ptr<Backend> make_backend_by_name(const std::string& name, int threads);
 
 }  // namespace schwarm::cli

@@ -1,0 +1,59 @@
+#pragma once
+// Pieces every CPU-side backend shares with ref, so that they agree on the semantics by
+// construction rather than by copy: shape checks, paged-cache slot arithmetic, weight row
+// decoding, the MoE router's selection rule (a pure function of the scores) and rope angles.
+// cpu/ includes this header; ref is the owner because ref *is* the definition of each op.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/tensor_type.h"
+#include "io/tensor_view.h"
+
+namespace schwarm::backend_detail {
+
+// Throws Error("OP: WHAT") when !ok.
+void check(bool ok, const char* op, const std::string& what);
+std::string shape_str(const std::vector<int64_t>& shape);
+
+// A 2-D weight [rows, cols] of any type with a dequantize routine; returns {rows, cols}.
+struct Dims2 {
+  int64_t rows, cols;
+};
+Dims2 weight_dims(const TensorView& w, const char* op);
+// Bytes of one row of `cols` elements of w's type.
+size_t row_bytes(const TensorView& w, int64_t cols);
+// dst[cols] = row r of w, dequantized with the registry's routine.
+void dequantize_rows(const TensorView& w, int64_t first_row, int64_t n_rows, int64_t cols, float* dst);
+
+// Paged KV cache: float offset of (seq, pos)'s slot in a cache of the given width.
+int64_t cache_slot(const BatchLayout& b, int32_t seq, int32_t pos);
+// Checks batch/cache consistency for an attention op (spans, page tables, widths).
+void check_batch(const BatchLayout& b, const KvLayerCache& cache, int64_t k_width, int64_t v_width,
+                 const char* op);
+
+// MoE routing for one token: given the router's logits[n_experts] (and the optional selection
+// bias), returns the selected experts (ids[top_k]) and their weights (w[top_k]), exactly as
+// transformers does (see backend.h, MoeSpec). Ties go to the lower expert id.
+void route_token(const MoeSpec& spec, const float* logits, const float* bias, int32_t* ids, float* w);
+void check_moe(const MoeWeights& w, const MoeSpec& spec, const char* op);
+// The bias as floats (empty if none).
+std::vector<float> selection_bias(const MoeWeights& w, const MoeSpec& spec);
+
+void check_rope(const RopeSpec& r, int64_t head_dim, const char* op);
+
+}  // namespace schwarm::backend_detail
+
+namespace schwarm::backend_detail {
+
+// Checks kv_b's shapes against the op's dims (joint [H*(dn+dv), R], or split k_b [H, R, dn] and
+// v_b [H, dv, R]) and that each is dequantizable with whole blocks per innermost row.
+void check_mla_kvb(const MlaKvB& kv_b, int64_t n_heads, int64_t d_nope, int64_t d_v, int64_t rank, const char* op);
+// Dequantizes head h's up-projections: w_uk[d_nope, rank] and w_uv[d_v, rank] (row-major), from
+// either form. `scratch` is resized as needed (the split k_b needs a transpose).
+void mla_head_weights(const MlaKvB& kv_b, int64_t h, int64_t d_nope, int64_t d_v, int64_t rank, float* w_uk,
+                      float* w_uv, std::vector<float>& scratch);
+
+}  // namespace schwarm::backend_detail
