@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/utf8.h"
+#include "io/json_file.h"
 #include "schwarm/error.h"
 
 namespace schwarm {
@@ -14,17 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-json read_json_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw FileError(p.string(), "cannot open for reading");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw FileError(p.string(), std::string("not valid JSON: ") + e.what());
-  }
-}
 
 // tokenizer_config.json writes special tokens as "text" or as {"content": "text", ...}.
 std::string token_text(const json& j) {
@@ -41,7 +31,7 @@ TokenizerSummary summarize_hf_tokenizer(const std::string& dir) {
   const fs::path tok_path = fs::path(dir) / "tokenizer.json";
   std::error_code ec;
   if (!fs::exists(tok_path, ec)) return s;
-  const json tok = read_json_file(tok_path);
+  const json tok = read_json_file(tok_path.string());
   const std::string where = tok_path.string();
   if (!tok.is_object() || !tok.contains("model") || !tok["model"].is_object())
     throw FileError(where, "no \"model\" object: not a Hugging Face tokenizer.json");
@@ -78,7 +68,7 @@ TokenizerSummary summarize_hf_tokenizer(const std::string& dir) {
 
   const fs::path cfg_path = fs::path(dir) / "tokenizer_config.json";
   if (fs::exists(cfg_path, ec)) {
-    const json cfg = read_json_file(cfg_path);
+    const json cfg = read_json_file(cfg_path.string());
     if (!cfg.is_object()) throw FileError(cfg_path.string(), "not a JSON object");
     if (cfg.contains("bos_token")) s.bos_token = token_text(cfg["bos_token"]);
     if (cfg.contains("eos_token")) s.eos_token = token_text(cfg["eos_token"]);

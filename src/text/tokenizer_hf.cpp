@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "io/json_file.h"
 #include "schwarm/error.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_impl.h"
@@ -17,17 +18,6 @@ namespace {
 
 constexpr int64_t kMaxVocab = 1 << 24;
 
-json read_json(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw FileError(p.string(), "cannot open for reading");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw FileError(p.string(), std::string("not valid JSON: ") + e.what());
-  }
-}
 
 std::string regex_quote(const std::string& s) {
   std::string out;
@@ -115,7 +105,7 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   std::error_code ec;
   if (!fs::exists(tok_path, ec)) throw FileError(dir, "no tokenizer.json in this directory");
   const std::string where = tok_path.string();
-  const json tok = read_json(tok_path);
+  const json tok = read_json_file(tok_path.string());
   if (!tok.is_object() || !tok.contains("model") || !tok["model"].is_object())
     throw FileError(where, "no \"model\" object: not a Hugging Face tokenizer.json");
   const json& model = tok["model"];
@@ -214,7 +204,7 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
 
   // BOS/EOS: tokenizer_config.json, else the post-processor's template.
   const fs::path cfg_path = fs::path(dir) / "tokenizer_config.json";
-  json cfg = fs::exists(cfg_path, ec) ? read_json(cfg_path) : json::object();
+  json cfg = fs::exists(cfg_path, ec) ? read_json_file(cfg_path.string()) : json::object();
   if (!cfg.is_object()) throw FileError(cfg_path.string(), "not a JSON object");
   auto token_id = [&](const std::string& text, const char* key) -> TokenId {
     if (text.empty()) return -1;
