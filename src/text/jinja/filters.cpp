@@ -361,6 +361,12 @@ namespace {
 
 bool is_int(const Value& v) { return v.kind == Kind::Int; }
 
+Value generator(List items) {
+  Value v = Value::make_list(std::move(items));
+  v.generator = true;
+  return v;
+}
+
 // environment.getitem with a dotted path ("a.b.0") as selectattr/map/sort use.
 Value attribute_path(Interpreter& in, const Value& v, const std::string& path) {
   Value cur = v;
@@ -468,6 +474,8 @@ Value py_float(const Value& v, const Value& def) {
   }
 }
 
+}  // namespace
+
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -482,6 +490,8 @@ std::string html_escape(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 Value do_tojson(const Value& v, const CallArgs& a) {
   const Value* ensure_ascii = a.get(0, "ensure_ascii");
@@ -519,7 +529,7 @@ bool Interpreter::test(const std::string& name, const Value& v, CallArgs& a) {
   if (name == "string") return v.kind == Kind::String;
   if (name == "mapping") return v.kind == Kind::Dict;
   if (name == "iterable") return v.kind == Kind::String || v.kind == Kind::List || v.kind == Kind::Dict || v.is_undefined();
-  if (name == "sequence") return v.kind == Kind::String || v.kind == Kind::List || v.kind == Kind::Dict;
+  if (name == "sequence") return v.kind == Kind::String || (v.kind == Kind::List && !v.generator) || v.kind == Kind::Dict;
   if (name == "number") return v.is_number();
   if (name == "integer") return is_int(v);
   if (name == "float") return v.kind == Kind::Float;
@@ -582,7 +592,9 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     switch (v.kind) {
       case Kind::Undefined: return Value::integer(0);
       case Kind::String: return Value::integer(static_cast<int64_t>(utf8_length(v.s)));
-      case Kind::List: return Value::integer(static_cast<int64_t>(v.list->size()));
+      case Kind::List:
+        if (v.generator) fail("object of type 'generator' has no len()");
+        return Value::integer(static_cast<int64_t>(v.list->size()));
       case Kind::Dict: return Value::integer(static_cast<int64_t>(v.dict->size()));
       default: fail("object of type '" + type_name(v) + "' has no len()");
     }
@@ -625,11 +637,11 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     return Value::string(std::move(out));
   }
   if (name == "items") {
-    if (v.is_undefined()) return Value::make_list();
+    if (v.is_undefined()) return generator({});
     if (v.kind != Kind::Dict) fail("can only get item pairs from a mapping");
     List out;
     for (const auto& [k, x] : *v.dict) out.push_back(Value::make_list({Value::string(k), x}));
-    return Value::make_list(std::move(out));
+    return generator(std::move(out));
   }
   if (name == "list") return Value::make_list(iterate(v));
   if (name == "first") {
@@ -665,12 +677,13 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     CallArgs targs;
     targs.args.assign(a.args.begin() + static_cast<long>(k), a.args.end());
     List out;
-    for (const auto& item : iterate(v)) {
-      const Value x = by_attr ? attribute_path(*this, item, attr) : item;
-      const bool r = tname.empty() ? truthy(x) : test(tname, x, targs);
-      if (r == keep) out.push_back(item);
-    }
-    return Value::make_list(std::move(out));
+    if (truthy(v))
+      for (const auto& item : iterate(v)) {
+        const Value x = by_attr ? attribute_path(*this, item, attr) : item;
+        const bool r = tname.empty() ? truthy(x) : test(tname, x, targs);
+        if (r == keep) out.push_back(item);
+      }
+    return generator(std::move(out));
   }
   if (name == "map") {
     List out;
@@ -681,19 +694,21 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
       const Value* def = nullptr;
       for (const auto& [k, x] : a.kwargs)
         if (k == "default") def = &x;
-      for (const auto& item : iterate(v)) {
-        Value x = attribute_path(*this, item, to_str(*attr));
-        out.push_back(x.is_undefined() && def ? *def : x);
-      }
-      return Value::make_list(std::move(out));
+      if (truthy(v))
+        for (const auto& item : iterate(v)) {
+          Value x = attribute_path(*this, item, to_str(*attr));
+          out.push_back(x.is_undefined() && def ? *def : x);
+        }
+      return generator(std::move(out));
     }
     if (a.args.empty()) fail("map requires a filter argument");
     const std::string fname = to_str(a.args[0]);
     CallArgs fargs;
     fargs.args.assign(a.args.begin() + 1, a.args.end());
     fargs.kwargs = a.kwargs;
-    for (const auto& item : iterate(v)) out.push_back(filter(fname, item, fargs));
-    return Value::make_list(std::move(out));
+    if (truthy(v))
+      for (const auto& item : iterate(v)) out.push_back(filter(fname, item, fargs));
+    return generator(std::move(out));
   }
   if (name == "unique") {
     const Value* cs = a.get(0, "case_sensitive");
@@ -710,7 +725,7 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
         out.push_back(item);
       }
     }
-    return Value::make_list(std::move(out));
+    return generator(std::move(out));
   }
   if (name == "sort") {
     const Value* rev = a.get(0, "reverse");

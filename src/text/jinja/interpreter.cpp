@@ -53,11 +53,14 @@ Value arith(const std::string& op, const Value& a, const Value& b) {
   require_defined(b);
   if (op == "+") {
     if (a.kind == Kind::String && b.kind == Kind::String) {
-      check_size(a.s.size() + b.s.size());
-      Value r = Value::string(a.s + b.s);
+      // Markup (|safe) + str escapes the plain side, as markupsafe does, and stays Markup.
+      const bool markup = a.safe || b.safe;
+      Value r = Value::string((markup && !a.safe ? html_escape(a.s) : a.s) + (markup && !b.safe ? html_escape(b.s) : b.s));
+      check_size(r.s.size());
+      r.safe = markup;
       return r;
     }
-    if (a.kind == Kind::List && b.kind == Kind::List) {
+    if (a.kind == Kind::List && b.kind == Kind::List && !a.generator && !b.generator) {
       List items = *a.list;
       items.insert(items.end(), b.list->begin(), b.list->end());
       check_size(items.size());
@@ -210,7 +213,7 @@ Value Interpreter::getitem(const Value& obj, const Value& key) {
   if (obj.kind == Kind::Dict || obj.kind == Kind::Namespace) {
     if (key.kind == Kind::String)
       if (const Value* v = obj.find(key.s)) return *v;
-  } else if ((obj.kind == Kind::List || obj.kind == Kind::String) && (key.kind == Kind::Int || key.kind == Kind::Bool)) {
+  } else if (((obj.kind == Kind::List && !obj.generator) || obj.kind == Kind::String) && (key.kind == Kind::Int || key.kind == Kind::Bool)) {
     int64_t i = as_int(key);
     if (obj.kind == Kind::List) {
       const auto n = static_cast<int64_t>(obj.list->size());
@@ -322,7 +325,7 @@ Value Interpreter::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
         if (n.kids[static_cast<size_t>(k) + 1]) parts[k] = eval(*n.kids[static_cast<size_t>(k) + 1], scope);
       line = n.line;
       require_defined(obj);
-      if (obj.kind == Kind::List) {
+      if (obj.kind == Kind::List && !obj.generator) {
         List out;
         for (size_t i : slice_indices(static_cast<int64_t>(obj.list->size()), parts[0], parts[1], parts[2]))
           out.push_back((*obj.list)[i]);

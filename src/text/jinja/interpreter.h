@@ -62,6 +62,7 @@ std::vector<Value> iterate(const Value& v);  // Python iteration; Undefined iter
 void check_size(size_t bytes);
 Value string_method(Interpreter& in, const Value& obj, const std::string& method);  // bound, or Undefined
 std::string strip_chars(const std::string& s, const Value* chars, bool left, bool right);
+std::string html_escape(const std::string& s);  // markupsafe.escape
 int compare_values(const Value& a, const Value& b);  // Python <, for sorting; fails on mixed types
 
 }  // namespace schwarm::jinja

@@ -86,7 +86,7 @@ bool truthy(const Value& v) {
     case Kind::Int: return v.i != 0;
     case Kind::Float: return v.f != 0;
     case Kind::String: return !v.s.empty();
-    case Kind::List: return !v.list->empty();
+    case Kind::List: return v.generator || !v.list->empty();
     case Kind::Dict: return !v.dict->empty();
     default: return true;
   }
@@ -104,6 +104,7 @@ bool equals(const Value& a, const Value& b) {
     case Kind::None: return true;
     case Kind::String: return a.s == b.s;
     case Kind::List:
+      if (a.generator || b.generator) return a.list == b.list;
       if (a.list->size() != b.list->size()) return false;
       for (size_t i = 0; i < a.list->size(); ++i)
         if (!equals((*a.list)[i], (*b.list)[i])) return false;
@@ -160,7 +161,7 @@ std::string type_name(const Value& v) {
     case Kind::Int: return "int";
     case Kind::Float: return "float";
     case Kind::String: return "str";
-    case Kind::List: return "list";
+    case Kind::List: return v.generator ? "generator" : "list";
     case Kind::Dict: return "dict";
     case Kind::Namespace: return "Namespace";
     default: return "function";
@@ -230,6 +231,7 @@ void json_value(std::string& out, const Value& v, int indent, int depth, const s
       return;
     case Kind::String: json_string(out, v.s); return;
     case Kind::List:
+      if (v.generator) throw Error("Object of type generator is not JSON serializable");
       if (v.list->empty()) {
         out += "[]";
         return;
@@ -266,6 +268,7 @@ void json_value(std::string& out, const Value& v, int indent, int depth, const s
 }  // namespace
 
 std::string repr(const Value& v) {
+  if (v.generator) return "<generator object>";
   switch (v.kind) {
     case Kind::String: return repr_string(v.s);
     case Kind::List: {

@@ -25,7 +25,8 @@ enum class Kind { Undefined, None, Bool, Int, Float, String, List, Dict, Namespa
 struct Value {
   Kind kind = Kind::Undefined;
   bool b = false;
-  bool safe = false;      // a Markup string (from |safe); only affects Markup + str
+  bool safe = false;       // a Markup string (from |safe); only affects Markup + str
+  bool generator = false;  // a List that jinja2 would hand out as a generator (map, select...)
   int64_t i = 0;
   double f = 0;
   std::string s;          // String; for Undefined the hint used in error messages
