@@ -313,14 +313,14 @@ Value string_method(Interpreter&, const Value& obj, const std::string& m) {
     if (m == "get")
       return bind([d](Interpreter&, CallArgs& a) {
         if (a.args.empty()) fail("get expected at least 1 argument, got 0");
-        if (a.args[0].kind == Kind::String)
-          if (const Value* v = d.find(a.args[0].s)) return *v;
+        if (a.args[0].kind != Kind::List && a.args[0].kind != Kind::Dict)
+          if (const Value* v = d.find(dict_key(a.args[0]))) return *v;
         return a.args.size() > 1 ? a.args[1] : Value::none();
       });
     if (m == "items")
       return bind([d](Interpreter&, CallArgs&) {
         List out;
-        for (const auto& [k, v] : *d.dict) out.push_back(Value::make_list({Value::string(k), v}));
+        for (const auto& [k, v] : *d.dict) out.push_back(Value::make_list({key_value(k), v}));
         return Value::make_list(std::move(out));
       });
     if (m == "keys")
@@ -498,7 +498,6 @@ Value do_tojson(const Value& v, const CallArgs& a) {
   const Value* indent = a.get(1, "indent");
   const Value* separators = a.get(2, "separators");
   const Value* sort_keys = a.get(3, "sort_keys");
-  if (ensure_ascii && truthy(*ensure_ascii)) fail("unsupported tojson(ensure_ascii=True)");
   if (sort_keys && truthy(*sort_keys)) fail("unsupported tojson(sort_keys=True)");
   int ind = -1;
   if (indent && indent->kind != Kind::None) {
@@ -511,7 +510,7 @@ Value do_tojson(const Value& v, const CallArgs& a) {
     item_sep = need_str((*separators->list)[0], "tojson separators");
     key_sep = need_str((*separators->list)[1], "tojson separators");
   }
-  std::string out = to_json_text(v, ind, item_sep, key_sep);
+  std::string out = to_json_text(v, ind, item_sep, key_sep, ensure_ascii && truthy(*ensure_ascii));
   check_size(out.size());
   return Value::string(std::move(out));
 }
@@ -571,7 +570,7 @@ bool Interpreter::test(const std::string& name, const Value& v, CallArgs& a) {
         if (equals(e, v)) return true;
       return false;
     }
-    if (c.kind == Kind::Dict) return v.kind == Kind::String && c.find(v.s);
+    if (c.kind == Kind::Dict) return c.find(dict_key(v)) != nullptr;
     fail("argument is not iterable");
   }
   if (name == "lower") return v.kind == Kind::String && ascii_lower(v.s) == v.s;
@@ -640,7 +639,7 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     if (v.is_undefined()) return generator({});
     if (v.kind != Kind::Dict) fail("can only get item pairs from a mapping");
     List out;
-    for (const auto& [k, x] : *v.dict) out.push_back(Value::make_list({Value::string(k), x}));
+    for (const auto& [k, x] : *v.dict) out.push_back(Value::make_list({key_value(k), x}));
     return generator(std::move(out));
   }
   if (name == "list") return Value::make_list(iterate(v));
@@ -738,7 +737,7 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     const Value* by = a.get(1, "by");
     const Value* rev = a.get(2, "reverse");
     List pairs;
-    for (const auto& [k, x] : *v.dict) pairs.push_back(Value::make_list({Value::string(k), x}));
+    for (const auto& [k, x] : *v.dict) pairs.push_back(Value::make_list({key_value(k), x}));
     const int idx = by && to_str(*by) == "value" ? 1 : 0;
     return sorted_copy(*this, pairs, rev && truthy(*rev), cs && truthy(*cs), nullptr, idx);
   }
@@ -870,6 +869,8 @@ std::string Interpreter::render(const Template& t, const Value& context) {
     exec(t.body, root, out);
   } catch (const Failure& f) {
     throw Error(name + ":" + std::to_string(line) + ": " + f.message);
+  } catch (const Error& e) {  // from value.cpp (JSON, dict keys)
+    throw Error(name + ":" + std::to_string(line) + ": " + e.what());
   }
   return out;
 }

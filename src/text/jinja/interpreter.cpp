@@ -151,7 +151,7 @@ bool contains(const Value& container, const Value& item) {
         if (equals(e, item)) return true;
       return false;
     case Kind::Dict:
-      return item.kind == Kind::String && container.find(item.s) != nullptr;
+      return container.find(dict_key(item)) != nullptr;
     case Kind::Undefined: return false;
     default: fail("argument of type '" + type_name(container) + "' is not iterable");
   }
@@ -183,7 +183,7 @@ std::vector<Value> iterate(const Value& v) {
     case Kind::List: return *v.list;
     case Kind::Dict: {
       std::vector<Value> keys;
-      for (const auto& [k, x] : *v.dict) keys.push_back(Value::string(k));
+      for (const auto& [k, x] : *v.dict) keys.push_back(key_value(k));
       return keys;
     }
     case Kind::String: {
@@ -211,8 +211,8 @@ Value Interpreter::getattr(const Value& obj, const std::string& attr) {
 Value Interpreter::getitem(const Value& obj, const Value& key) {
   require_defined(obj);
   if (obj.kind == Kind::Dict || obj.kind == Kind::Namespace) {
-    if (key.kind == Kind::String)
-      if (const Value* v = obj.find(key.s)) return *v;
+    if (key.kind != Kind::List && key.kind != Kind::Dict && key.kind != Kind::Namespace && key.kind != Kind::Callable && !key.is_undefined())
+      if (const Value* v = obj.find(dict_key(key))) return *v;
   } else if (((obj.kind == Kind::List && !obj.generator) || obj.kind == Kind::String) && (key.kind == Kind::Int || key.kind == Kind::Bool)) {
     int64_t i = as_int(key);
     if (obj.kind == Kind::List) {
@@ -429,8 +429,7 @@ Value Interpreter::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
       Value d = Value::make_dict();
       for (size_t k = 0; k + 1 < n.kids.size(); k += 2) {
         Value key = eval(*n.kids[k], scope);
-        if (key.kind != Kind::String) fail("unsupported non-string dict key");
-        d.set(key.s, eval(*n.kids[k + 1], scope));
+        d.set(dict_key(key), eval(*n.kids[k + 1], scope));
       }
       return d;
     }

@@ -78,6 +78,26 @@ void Value::set(const std::string& key, Value v) {
   dict->emplace_back(key, std::move(v));
 }
 
+std::string dict_key(const Value& key) {
+  switch (key.kind) {
+    case Kind::String: return key.s;
+    case Kind::Bool:
+    case Kind::Int: return "\xff" "I" + std::to_string(key.kind == Kind::Bool ? key.b : key.i);
+    case Kind::Float:
+      if (key.f == std::floor(key.f) && std::fabs(key.f) < 9e18) return "\xff" "I" + std::to_string(static_cast<int64_t>(key.f));
+      return "\xff" "F" + float_repr(key.f);
+    case Kind::None: return "\xff" "N";
+    default: throw Error("unhashable type: '" + type_name(key) + "'");
+  }
+}
+
+Value key_value(const std::string& key) {
+  if (key.empty() || static_cast<unsigned char>(key[0]) != 0xff) return Value::string(key);
+  if (key[1] == 'I') return Value::integer(std::stoll(key.substr(2)));
+  if (key[1] == 'F') return Value::number(std::strtod(key.c_str() + 2, nullptr));
+  return Value::none();
+}
+
 bool truthy(const Value& v) {
   switch (v.kind) {
     case Kind::Undefined:
@@ -190,30 +210,47 @@ std::string repr_string(const std::string& s) {
   return out + q;
 }
 
-void json_string(std::string& out, const std::string& s) {
+void json_char(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    case '\b': out += "\\b"; break;
+    case '\f': out += "\\f"; break;
+    default:
+      if (c < 0x20) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\u%04x", c);
+        out += b;
+      } else out += static_cast<char>(c);
+  }
+}
+
+void json_string(std::string& out, const std::string& s, bool ensure_ascii) {
   out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          std::snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else out += static_cast<char>(c);
+  if (!ensure_ascii) {
+    for (unsigned char c : s) json_char(out, c);
+  } else {
+    for (uint32_t cp : decode_utf8(s)) {
+      char b[16];
+      if (cp < 0x80) json_char(out, static_cast<unsigned char>(cp));
+      else if (cp >= 0x10000) {
+        const uint32_t v = cp - 0x10000;
+        std::snprintf(b, sizeof b, "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+        out += b;
+      } else {
+        std::snprintf(b, sizeof b, "\\u%04x", cp);
+        out += b;
+      }
     }
   }
   out += '"';
 }
 
 void json_value(std::string& out, const Value& v, int indent, int depth, const std::string& item_sep,
-                const std::string& key_sep) {
+                const std::string& key_sep, bool ascii) {
   if (depth > 512) throw Error("tojson: nesting too deep");
   auto newline = [&](int d) {
     if (indent < 0) return;
@@ -229,7 +266,7 @@ void json_value(std::string& out, const Value& v, int indent, int depth, const s
       else if (std::isinf(v.f)) out += v.f < 0 ? "-Infinity" : "Infinity";
       else out += float_repr(v.f);
       return;
-    case Kind::String: json_string(out, v.s); return;
+    case Kind::String: json_string(out, v.s, ascii); return;
     case Kind::List:
       if (v.generator) throw Error("Object of type generator is not JSON serializable");
       if (v.list->empty()) {
@@ -240,7 +277,7 @@ void json_value(std::string& out, const Value& v, int indent, int depth, const s
       for (size_t i = 0; i < v.list->size(); ++i) {
         if (i) out += item_sep;
         newline(depth + 1);
-        json_value(out, (*v.list)[i], indent, depth + 1, item_sep, key_sep);
+        json_value(out, (*v.list)[i], indent, depth + 1, item_sep, key_sep, ascii);
       }
       newline(depth);
       out += ']';
@@ -254,9 +291,10 @@ void json_value(std::string& out, const Value& v, int indent, int depth, const s
       for (size_t i = 0; i < v.dict->size(); ++i) {
         if (i) out += item_sep;
         newline(depth + 1);
-        json_string(out, (*v.dict)[i].first);
+        const Value key = key_value((*v.dict)[i].first);
+        json_string(out, key.kind == Kind::String ? key.s : key.kind == Kind::None ? "null" : to_str(key), ascii);
         out += key_sep;
-        json_value(out, (*v.dict)[i].second, indent, depth + 1, item_sep, key_sep);
+        json_value(out, (*v.dict)[i].second, indent, depth + 1, item_sep, key_sep, ascii);
       }
       newline(depth);
       out += '}';
@@ -279,7 +317,7 @@ std::string repr(const Value& v) {
     case Kind::Dict: {
       std::string out = "{";
       for (size_t i = 0; i < v.dict->size(); ++i)
-        out += (i ? ", " : "") + repr_string((*v.dict)[i].first) + ": " + repr((*v.dict)[i].second);
+        out += (i ? ", " : "") + repr(key_value((*v.dict)[i].first)) + ": " + repr((*v.dict)[i].second);
       return out + "}";
     }
     default: return to_str(v);
@@ -300,9 +338,9 @@ std::string to_str(const Value& v) {
   }
 }
 
-std::string to_json_text(const Value& v, int indent, std::string item_sep, std::string key_sep) {
+std::string to_json_text(const Value& v, int indent, std::string item_sep, std::string key_sep, bool ensure_ascii) {
   std::string out;
-  json_value(out, v, indent, 0, item_sep, key_sep);
+  json_value(out, v, indent, 0, item_sep, key_sep, ensure_ascii);
   return out;
 }
 

@@ -14,7 +14,9 @@ namespace schwarm::jinja {
 
 struct Value;
 using List = std::vector<Value>;
-// Insertion-ordered string-keyed map (templates only ever build string keys; JSON has no other).
+// Insertion-ordered map. Keys are strings; a template's rare non-string keys ({512: 128}) are
+// stored under dict_key()'s encoding ("\xff" + type + text, never valid UTF-8) and turned back
+// into values by key_value().
 using Dict = std::vector<std::pair<std::string, Value>>;
 struct Interpreter;
 struct CallArgs;
@@ -54,6 +56,9 @@ struct Value {
   void set(const std::string& key, Value v);      // dict/namespace entry, replacing
 };
 
+std::string dict_key(const Value& key);  // fails for unhashable keys
+Value key_value(const std::string& key);
+
 // Python semantics.
 bool truthy(const Value& v);
 bool equals(const Value& a, const Value& b);
@@ -62,7 +67,8 @@ std::string repr(const Value& v);     // repr(v)
 std::string float_repr(double d);
 std::string type_name(const Value& v);  // Python's type name: 'str', 'dict', ...
 // json.dumps(v, ensure_ascii=False, indent=indent, separators=...) as transformers' tojson.
-std::string to_json_text(const Value& v, int indent, std::string item_sep, std::string key_sep);
+std::string to_json_text(const Value& v, int indent, std::string item_sep, std::string key_sep,
+                         bool ensure_ascii = false);
 
 // Unicode code points of a UTF-8 string (Python strings index by code point); invalid bytes map
 // to U+FFFD-like single units so indexing never fails.
