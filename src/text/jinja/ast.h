@@ -12,7 +12,7 @@ namespace schwarm::jinja {
 // Limits that keep hostile templates from exhausting the stack, CPU or memory.
 constexpr int kMaxParseDepth = 200;           // nested statements + expressions
 constexpr int kMaxCallDepth = 100;            // macro recursion
-constexpr uint64_t kMaxSteps = 20'000'000;    // evaluated nodes per render
+constexpr uint64_t kMaxSteps = 5'000'000;     // evaluated nodes and loop iterations per render
 constexpr size_t kMaxOutputBytes = 64u << 20;  // any string or the whole output
 constexpr int64_t kMaxRange = 100'000;         // as jinja2's sandbox
 

@@ -100,7 +100,7 @@ Value py_split(const std::string& s, const Value* sep, int64_t maxsplit, bool fr
       words.emplace_back(i, j);
       i = j;
     }
-    if (static_cast<int64_t>(words.size()) > maxsplit + 1) {
+    if (!words.empty() && static_cast<int64_t>(words.size() - 1) > maxsplit) {
       // The remainder keeps its inner whitespace (trailing whitespace stripped).
       if (!from_right) {
         auto last = words[static_cast<size_t>(maxsplit)];
@@ -320,7 +320,7 @@ Value string_method(Interpreter&, const Value& obj, const std::string& m) {
     if (m == "items")
       return bind([d](Interpreter&, CallArgs&) {
         List out;
-        for (const auto& [k, v] : *d.dict) out.push_back(Value::make_list({key_value(k), v}));
+        for (const auto& [k, v] : *d.dict) out.push_back(Value::make_tuple({key_value(k), v}));
         return Value::make_list(std::move(out));
       });
     if (m == "keys")
@@ -639,7 +639,7 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     if (v.is_undefined()) return generator({});
     if (v.kind != Kind::Dict) fail("can only get item pairs from a mapping");
     List out;
-    for (const auto& [k, x] : *v.dict) out.push_back(Value::make_list({key_value(k), x}));
+    for (const auto& [k, x] : *v.dict) out.push_back(Value::make_tuple({key_value(k), x}));
     return generator(std::move(out));
   }
   if (name == "list") return Value::make_list(iterate(v));
@@ -737,7 +737,7 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     const Value* by = a.get(1, "by");
     const Value* rev = a.get(2, "reverse");
     List pairs;
-    for (const auto& [k, x] : *v.dict) pairs.push_back(Value::make_list({key_value(k), x}));
+    for (const auto& [k, x] : *v.dict) pairs.push_back(Value::make_tuple({key_value(k), x}));
     const int idx = by && to_str(*by) == "value" ? 1 : 0;
     return sorted_copy(*this, pairs, rev && truthy(*rev), cs && truthy(*cs), nullptr, idx);
   }
@@ -775,7 +775,7 @@ Value Interpreter::filter(const std::string& name, const Value& v, CallArgs& a) 
     const double p = std::pow(10.0, static_cast<double>(prec ? need_int(*prec, "round") : 0));
     const double x = v.as_double() * p;
     double r;
-    if (m == "common") r = std::round(x);
+    if (m == "common") r = std::nearbyint(x);  // Python's round(): half to even
     else if (m == "ceil") r = std::ceil(x);
     else if (m == "floor") r = std::floor(x);
     else fail("method must be common, ceil or floor");

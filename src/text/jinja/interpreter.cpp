@@ -423,7 +423,7 @@ Value Interpreter::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
     case N::TupleLit: {
       List items;
       for (const auto& k : n.kids) items.push_back(eval(*k, scope));
-      return Value::make_list(std::move(items));
+      return n.type == N::TupleLit ? Value::make_tuple(std::move(items)) : Value::make_list(std::move(items));
     }
     case N::DictLit: {
       Value d = Value::make_dict();

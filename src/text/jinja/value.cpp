@@ -16,6 +16,12 @@ Value Value::make_list(List items) {
   return v;
 }
 
+Value Value::make_tuple(List items) {
+  Value v = make_list(std::move(items));
+  v.tuple = true;
+  return v;
+}
+
 Value Value::make_dict(Dict items) {
   Value v;
   v.kind = Kind::Dict;
@@ -310,9 +316,10 @@ std::string repr(const Value& v) {
   switch (v.kind) {
     case Kind::String: return repr_string(v.s);
     case Kind::List: {
-      std::string out = "[";
+      std::string out = v.tuple ? "(" : "[";
       for (size_t i = 0; i < v.list->size(); ++i) out += (i ? ", " : "") + repr((*v.list)[i]);
-      return out + "]";
+      if (v.tuple && v.list->size() == 1) out += ",";
+      return out + (v.tuple ? ")" : "]");
     }
     case Kind::Dict: {
       std::string out = "{";

@@ -29,6 +29,7 @@ struct Value {
   bool b = false;
   bool safe = false;       // a Markup string (from |safe); only affects Markup + str
   bool generator = false;  // a List that jinja2 would hand out as a generator (map, select...)
+  bool tuple = false;      // a List that is a Python tuple (prints as (a, b))
   int64_t i = 0;
   double f = 0;
   std::string s;          // String; for Undefined the hint used in error messages
@@ -43,6 +44,7 @@ struct Value {
   static Value number(double x) { Value v; v.kind = Kind::Float; v.f = x; return v; }
   static Value string(std::string x) { Value v; v.kind = Kind::String; v.s = std::move(x); return v; }
   static Value make_list(List items = {});
+  static Value make_tuple(List items);
   static Value make_dict(Dict items = {});
   static Value make_namespace(Dict items = {});
   static Value callable(Function f);
