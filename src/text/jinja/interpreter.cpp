@@ -263,26 +263,34 @@ std::vector<size_t> slice_indices(int64_t n, const Value& a, const Value& b, con
   return idx;
 }
 
-Value make_loop(size_t i, size_t n, const std::vector<Value>& items) {
+// The loop object: built once per loop, its fields updated in place each iteration.
+Value make_loop(const std::shared_ptr<size_t>& index) {
   Dict d;
-  const auto ii = static_cast<int64_t>(i), nn = static_cast<int64_t>(n);
-  d.emplace_back("index", Value::integer(ii + 1));
-  d.emplace_back("index0", Value::integer(ii));
-  d.emplace_back("revindex", Value::integer(nn - ii));
-  d.emplace_back("revindex0", Value::integer(nn - ii - 1));
-  d.emplace_back("first", Value::boolean(i == 0));
-  d.emplace_back("last", Value::boolean(i + 1 == n));
-  d.emplace_back("length", Value::integer(nn));
-  d.emplace_back("depth", Value::integer(1));
-  d.emplace_back("depth0", Value::integer(0));
-  d.emplace_back("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
-  d.emplace_back("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
-  d.emplace_back("cycle", Value::callable([i](Interpreter&, CallArgs& a) {
+  for (const char* k : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0",
+                        "previtem", "nextitem"})
+    d.emplace_back(k, Value());
+  d.emplace_back("cycle", Value::callable([index](Interpreter&, CallArgs& a) {
     if (a.args.empty()) fail("no items for cycling given");
-    return a.args[i % a.args.size()];
+    return a.args[*index % a.args.size()];
   }));
-  Value v = Value::make_dict(std::move(d));
-  return v;
+  return Value::make_dict(std::move(d));
+}
+
+void update_loop(Value& loop, size_t i, const std::vector<Value>& items) {
+  const size_t n = items.size();
+  const auto ii = static_cast<int64_t>(i), nn = static_cast<int64_t>(n);
+  Dict& d = *loop.dict;
+  d[0].second = Value::integer(ii + 1);
+  d[1].second = Value::integer(ii);
+  d[2].second = Value::integer(nn - ii);
+  d[3].second = Value::integer(nn - ii - 1);
+  d[4].second = Value::boolean(i == 0);
+  d[5].second = Value::boolean(i + 1 == n);
+  d[6].second = Value::integer(nn);
+  d[7].second = Value::integer(1);
+  d[8].second = Value::integer(0);
+  d[9].second = i > 0 ? items[i - 1] : Value::undefined("there is no previous item");
+  d[10].second = i + 1 < n ? items[i + 1] : Value::undefined("there is no next item");
 }
 
 void assign_targets(Scope& scope, const std::vector<std::string>& names, const Value& item) {
@@ -526,10 +534,14 @@ Interpreter::Flow Interpreter::exec(const Body& body, const std::shared_ptr<Scop
           }
           items = std::move(kept);
         }
+        auto index = std::make_shared<size_t>(0);
+        Value loop = make_loop(index);
+        inner->set("loop", loop);
         for (size_t i = 0; i < items.size(); ++i) {
           step();
+          *index = i;
           assign_targets(*inner, n.ops, items[i]);
-          inner->set("loop", make_loop(i, items.size(), items));
+          update_loop(loop, i, items);
           const Flow f = exec(n.body, inner, out);
           if (f == Flow::Break) break;
         }
