@@ -495,6 +495,19 @@ Value make_macro(const Node& n, std::shared_ptr<Scope> closure, bool is_caller) 
   });
 }
 
+// {% filter a|b(x) %} and {% set v | a %}: a chain whose innermost operand is null takes `v`.
+Value apply_filter_chain(Interpreter& in, const Node& last, Value v, const std::shared_ptr<Scope>& scope) {
+  std::vector<const Node*> chain;
+  for (const Node* f = &last; f; f = f->kids[0].get()) chain.push_back(f);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    CallArgs args;
+    for (size_t k = 1; k < (*it)->kids.size(); ++k) args.args.push_back(in.eval(*(*it)->kids[k], scope));
+    for (const auto& [key, e] : (*it)->kwargs) args.kwargs.emplace_back(key, in.eval(*e, scope));
+    v = in.filter((*it)->name, v, args);
+  }
+  return v;
+}
+
 }  // namespace
 
 Interpreter::Flow Interpreter::exec(const Body& body, const std::shared_ptr<Scope>& scope, std::string& out) {
@@ -568,17 +581,7 @@ Interpreter::Flow Interpreter::exec(const Body& body, const std::shared_ptr<Scop
         std::string captured;
         exec(n.body, scope, captured);
         Value v = Value::string(std::move(captured));
-        if (n.kids[1]) {
-          // The filter chain's innermost operand is null: feed the captured text there.
-          std::vector<const Node*> chain;
-          for (const Node* f = n.kids[1].get(); f; f = f->kids[0].get()) chain.push_back(f);
-          for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-            CallArgs args;
-            for (size_t k = 1; k < (*it)->kids.size(); ++k) args.args.push_back(eval(*(*it)->kids[k], scope));
-            for (const auto& [key, e] : (*it)->kwargs) args.kwargs.emplace_back(key, eval(*e, scope));
-            v = filter((*it)->name, v, args);
-          }
-        }
+        if (n.kids[1]) v = apply_filter_chain(*this, *n.kids[1], std::move(v), scope);
         const Node& t = *n.kids[0];
         if (t.type == N::Name) scope->set(t.name, std::move(v));
         else {
@@ -592,15 +595,7 @@ Interpreter::Flow Interpreter::exec(const Body& body, const std::shared_ptr<Scop
         std::string captured;
         exec(n.body, scope, captured);
         Value v = Value::string(std::move(captured));
-        std::vector<const Node*> chain;
-        for (const Node* f = n.kids[0].get(); f; f = f->kids[0].get()) chain.push_back(f);
-        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-          CallArgs args;
-          for (size_t k = 1; k < (*it)->kids.size(); ++k) args.args.push_back(eval(*(*it)->kids[k], scope));
-          for (const auto& [key, e] : (*it)->kwargs) args.kwargs.emplace_back(key, eval(*e, scope));
-          v = filter((*it)->name, v, args);
-        }
-        out += to_str(v);
+        out += to_str(apply_filter_chain(*this, *n.kids[0], std::move(v), scope));
         break;
       }
       case N::Macro: scope->set(n.name, make_macro(n, scope, false)); break;

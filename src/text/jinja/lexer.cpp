@@ -5,6 +5,7 @@
 
 #include "schwarm/error.h"
 #include "text/jinja/ast.h"
+#include "text/jinja/value.h"
 
 namespace schwarm::jinja {
 namespace {
@@ -33,23 +34,6 @@ int count_lines(const std::string& s, size_t a, size_t b) {
   int n = 0;
   for (size_t i = a; i < b && i < s.size(); ++i) n += s[i] == '\n';
   return n;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) out += static_cast<char>(cp);
-  else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // Python "unicode-escape" decoding of a string literal's body.

@@ -380,8 +380,7 @@ std::vector<uint32_t> decode_utf8(std::string_view s) {
   return out;
 }
 
-namespace {
-void put_cp(std::string& out, uint32_t cp) {
+void append_utf8(std::string& out, uint32_t cp) {
   if (cp >= 0xDC80u && cp <= 0xDCFFu) out += static_cast<char>(cp - 0xDC00u);
   else if (cp < 0x80) out += static_cast<char>(cp);
   else if (cp < 0x800) {
@@ -398,11 +397,10 @@ void put_cp(std::string& out, uint32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 }
-}  // namespace
 
 std::string encode_utf8(const std::vector<uint32_t>& cps) {
   std::string out;
-  for (uint32_t cp : cps) put_cp(out, cp);
+  for (uint32_t cp : cps) append_utf8(out, cp);
   return out;
 }
 

@@ -76,6 +76,8 @@ std::string to_json_text(const Value& v, int indent, std::string item_sep, std::
 // to U+FFFD-like single units so indexing never fails.
 std::vector<uint32_t> decode_utf8(std::string_view s);
 std::string encode_utf8(const std::vector<uint32_t>& cps);
+// One code point as UTF-8 (0xDC80..0xDCFF: the raw byte decode_utf8 kept).
+void append_utf8(std::string& out, uint32_t cp);
 size_t utf8_length(std::string_view s);
 
 }  // namespace schwarm::jinja
