@@ -447,11 +447,15 @@ Value Interpreter::eval(const Node& n, const std::shared_ptr<Scope>& scope) {
 
 namespace {
 
-Value make_macro(const Node& n, std::shared_ptr<Scope> closure, bool is_caller) {
+// The macro lives in the scope it closes over, so it holds that scope weakly (no cycle).
+Value make_macro(const Node& n, const std::shared_ptr<Scope>& defining_scope, bool is_caller) {
   const Node* def = &n;
+  std::weak_ptr<Scope> closure = defining_scope;
   return Value::callable([def, closure, is_caller](Interpreter& in, CallArgs& a) -> Value {
     if (in.call_depth >= kMaxCallDepth) fail("maximum macro recursion depth (" + std::to_string(kMaxCallDepth) + ") exceeded");
-    auto scope = child(closure);
+    auto parent = closure.lock();
+    if (!parent) fail("macro '" + def->name + "' called after its scope ended");
+    auto scope = child(parent);
     const auto& params = def->kwargs;
     List varargs;
     for (size_t k = 0; k < a.args.size(); ++k) {
