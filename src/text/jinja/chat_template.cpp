@@ -23,6 +23,7 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Ch
   if (!context.is_object()) throw Error(name_ + ": the context must be a JSON object");
   jinja::Interpreter in;
   in.now = options.now;
+  in.max_steps = options.max_steps;
   return in.render(*tmpl_, jinja::Value::from_json(context));
 }
 

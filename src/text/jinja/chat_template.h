@@ -2,6 +2,7 @@
 // Chat templates: a jinja2 interpreter that renders exactly what Python jinja2 renders when set up
 // as transformers sets it up (sandboxed, trim_blocks, lstrip_blocks, loopcontrols, its tojson,
 // raise_exception and strftime_now), plus finding a checkpoint's template and special tokens.
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@ struct Template;
 struct ChatTemplateOptions {
   // strftime_now()'s clock, read as UTC; unset: the current local time (as transformers).
   std::optional<std::time_t> now;
+  uint64_t max_steps = 5'000'000;  // evaluated nodes + loop iterations before "too expensive"
 };
 
 class ChatTemplate {

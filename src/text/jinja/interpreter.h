@@ -40,11 +40,12 @@ struct Interpreter {
   std::string name;
   std::optional<std::time_t> now;  // strftime_now's clock (UTC); unset: the real local time
   uint64_t steps = 0;
+  uint64_t max_steps = kMaxSteps;
   int call_depth = 0;
   int line = 0;
 
   void step() {
-    if (++steps > kMaxSteps) fail("template too expensive: more than " + std::to_string(kMaxSteps) + " steps");
+    if (++steps > max_steps) fail("template too expensive: more than " + std::to_string(max_steps) + " steps");
   }
   std::string render(const Template& t, const Value& context);
   Value eval(const Node& n, const std::shared_ptr<Scope>& scope);
