@@ -11,14 +11,10 @@ using namespace backend_detail;
 
 std::unique_ptr<Backend> make_ref_backend() { return std::make_unique<RefBackend>(); }
 
-const std::vector<float>& RefBackend::dense(const TensorView& w) {
-  std::lock_guard lock(mu_);
-  auto key = std::make_tuple(w.data.data(), w.data.size(), w.type);
-  auto it = dense_.find(key);
-  if (it != dense_.end()) return it->second;
+std::vector<float> RefBackend::dense(const TensorView& w) {
   std::vector<float> f(static_cast<size_t>(w.numel()));
   type_traits(w.type).dequantize(w.data.data(), f.data(), w.numel());
-  return dense_.emplace(key, std::move(f)).first->second;
+  return f;
 }
 
 void RefBackend::embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) {
@@ -40,7 +36,7 @@ void RefBackend::rms_norm(std::span<const float> x, const TensorView& gain, floa
             shape_str(gain.shape));
   check(type_traits(gain.type).dequantize != nullptr && dim % type_traits(gain.type).block_size == 0, "rms_norm",
         "gain of type " + std::string(tensor_type_name(gain.type)) + " cannot be dequantized");
-  const std::vector<float>& g = dense(gain);
+  const std::vector<float> g = dense(gain);
   const size_t rows = x.size() / static_cast<size_t>(dim);
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x.data() + r * static_cast<size_t>(dim);

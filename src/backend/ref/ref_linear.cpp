@@ -14,7 +14,7 @@ void RefBackend::matmul(const TensorView& w, std::span<const float> x, int64_t n
         "matmul",
         "weight '" + w.name + "' " + shape_str(w.shape) + " with x of " + std::to_string(x.size()) + " and y of " +
             std::to_string(y.size()) + " floats for n = " + std::to_string(n));
-  const std::vector<float>& wf = dense(w);
+  const std::vector<float> wf = dense(w);
   for (int64_t t = 0; t < n; ++t) {
     const float* xt = x.data() + t * d.cols;
     for (int64_t o = 0; o < d.rows; ++o) {
