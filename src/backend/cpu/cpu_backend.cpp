@@ -13,26 +13,15 @@ using namespace backend_detail;
 std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
 
 void CpuBackend::embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) {
-  const Dims2 d = weight_dims(table, "embed");
-  check(y.size() == ids.size() * static_cast<size_t>(d.cols), "embed",
-        "output of " + std::to_string(y.size()) + " floats for " + std::to_string(ids.size()) + " ids of width " +
-            std::to_string(d.cols));
-  for (size_t i = 0; i < ids.size(); ++i)
-    check(ids[i] >= 0 && ids[i] < d.rows, "embed",
-          "id " + std::to_string(ids[i]) + " outside the table's " + std::to_string(d.rows) + " rows");
+  const Dims2 d = check_embed(table, ids, y);
   pool_.parallel_for(static_cast<int64_t>(ids.size()), 4, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) dequantize_rows(table, ids[static_cast<size_t>(i)], 1, d.cols, y.data() + i * d.cols);
   });
 }
 
 void CpuBackend::rms_norm(std::span<const float> x, const TensorView& gain, float eps, std::span<float> y) {
-  const int64_t dim = gain.numel();
-  check(dim > 0 && x.size() % static_cast<size_t>(dim) == 0 && y.size() == x.size(), "rms_norm",
-        "x of " + std::to_string(x.size()) + " floats, y of " + std::to_string(y.size()) + ", gain " +
-            shape_str(gain.shape));
+  const int64_t dim = check_rms_norm(x, gain, y);
   const TypeTraits& tt = type_traits(gain.type);
-  check(tt.dequantize != nullptr && dim % tt.block_size == 0, "rms_norm",
-        "gain of type " + std::string(tt.name) + " cannot be dequantized");
   std::vector<float> g(static_cast<size_t>(dim));  // small (one row): decoded per call
   tt.dequantize(gain.data.data(), g.data(), dim);
   const int64_t rows = static_cast<int64_t>(x.size()) / dim;
@@ -47,7 +36,7 @@ void CpuBackend::rms_norm(std::span<const float> x, const TensorView& gain, floa
 }
 
 void CpuBackend::add(std::span<const float> x, std::span<float> y) {
-  check(x.size() == y.size(), "add", "x of " + std::to_string(x.size()) + " floats, y of " + std::to_string(y.size()));
+  check_add(x, y);
   const float* __restrict xs = x.data();
   float* __restrict ys = y.data();
   for (size_t i = 0; i < x.size(); ++i) ys[i] += xs[i];
@@ -55,10 +44,7 @@ void CpuBackend::add(std::span<const float> x, std::span<float> y) {
 
 void CpuBackend::rope(std::span<float> x, int64_t n_heads, int64_t head_dim, std::span<const int32_t> pos,
                       const RopeSpec& rope) {
-  check_rope(rope, head_dim, "rope");
-  check(x.size() == pos.size() * static_cast<size_t>(n_heads * head_dim), "rope",
-        "x of " + std::to_string(x.size()) + " floats for " + std::to_string(pos.size()) + " tokens x " +
-            std::to_string(n_heads) + " heads x " + std::to_string(head_dim));
+  check_rope_args(x, n_heads, head_dim, pos, rope);
   const int64_t half = rope.rot_dim / 2;
   pool_.parallel_for(static_cast<int64_t>(pos.size()), 8, [&](int64_t b, int64_t e) {
     thread_local std::vector<float> cs, sn;

@@ -44,11 +44,7 @@ void CpuBackend::matmul_unchecked(const TensorView& w, int64_t rows, int64_t col
 }
 
 void CpuBackend::matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<float> y) {
-  const Dims2 d = weight_dims(w, "matmul");
-  check(n >= 0 && x.size() == static_cast<size_t>(n * d.cols) && y.size() == static_cast<size_t>(n * d.rows),
-        "matmul",
-        "weight '" + w.name + "' " + shape_str(w.shape) + " with x of " + std::to_string(x.size()) + " and y of " +
-            std::to_string(y.size()) + " floats for n = " + std::to_string(n));
+  const Dims2 d = check_matmul(w, x, n, y);
   matmul_unchecked(w, d.rows, d.cols, x.data(), n, y.data());
 }
 
@@ -66,14 +62,8 @@ void CpuBackend::ffn_unchecked(const FfnWeights& w, const float* x, int64_t n, i
 }
 
 void CpuBackend::ffn(const FfnWeights& w, std::span<const float> x, int64_t n, std::span<float> y) {
-  const Dims2 g = weight_dims(w.gate, "ffn"), u = weight_dims(w.up, "ffn"), dn = weight_dims(w.down, "ffn");
-  check(g.rows == u.rows && g.cols == u.cols && dn.cols == g.rows && dn.rows == g.cols, "ffn",
-        "gate " + shape_str(w.gate.shape) + ", up " + shape_str(w.up.shape) + ", down " + shape_str(w.down.shape) +
-            " do not fit together");
-  check(n >= 0 && x.size() == static_cast<size_t>(n * g.cols) && y.size() == x.size(), "ffn",
-        "x of " + std::to_string(x.size()) + ", y of " + std::to_string(y.size()) + " floats for n = " +
-            std::to_string(n) + " and hidden " + std::to_string(g.cols));
-  ffn_unchecked(w, x.data(), n, g.rows, y.data());
+  const int64_t inter = check_ffn(w, x, n, y);
+  ffn_unchecked(w, x.data(), n, inter, y.data());
 }
 
 }  // namespace schwarm

@@ -14,24 +14,10 @@ using namespace backend_detail;
 
 void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const float> x, int64_t n,
                      std::span<float> y) {
-  check_moe(w, spec, "moe");
-  const Dims2 r = weight_dims(w.router, "moe");
-  const int64_t hidden = r.cols;
-  check(r.rows == spec.n_experts, "moe",
-        "router " + shape_str(w.router.shape) + " for " + std::to_string(spec.n_experts) + " experts");
-  check(n >= 0 && x.size() == static_cast<size_t>(n * hidden) && y.size() == x.size(), "moe",
-        "x of " + std::to_string(x.size()) + ", y of " + std::to_string(y.size()) + " floats for n = " +
-            std::to_string(n) + " and hidden " + std::to_string(hidden));
-  auto check_expert = [&](const FfnWeights& f) {
-    const Dims2 g = weight_dims(f.gate, "moe"), u = weight_dims(f.up, "moe"), d = weight_dims(f.down, "moe");
-    check(g.cols == hidden && u.cols == hidden && g.rows == u.rows && d.rows == hidden && d.cols == g.rows, "moe",
-          "expert gate " + shape_str(f.gate.shape) + ", up " + shape_str(f.up.shape) + ", down " +
-              shape_str(f.down.shape) + " for hidden " + std::to_string(hidden));
-    return g.rows;
-  };
-  std::vector<int64_t> inter_e, inter_s;
-  for (const FfnWeights& f : w.experts) inter_e.push_back(check_expert(f));
-  for (const FfnWeights& f : w.shared) inter_s.push_back(check_expert(f));
+  const int64_t hidden = check_moe_args(w, spec, x, n, y);
+  std::vector<int64_t> inter_e, inter_s;  // intermediate size of each expert
+  for (const FfnWeights& f : w.experts) inter_e.push_back(f.gate.shape[0]);
+  for (const FfnWeights& f : w.shared) inter_s.push_back(f.gate.shape[0]);
 
   const std::vector<float> bias = selection_bias(w, spec);
   const int64_t E = spec.n_experts, K = spec.top_k;
