@@ -217,18 +217,24 @@ std::vector<MoeCase> moe_cases() {
   s.n_group = 4, s.topk_group = 2, s.norm_topk_prob = true, s.routed_scaling_factor = 2.5f;  // DeepSeek-V3
   c.push_back({"deepseek_v3", s, 1, true});
   s = {};
+  s.n_experts = 128, s.top_k = 8, s.norm_topk_prob = true;  // Qwen3-30B-A3B's routing shape
+  c.push_back({"qwen3_128x8", s, 0, false});
+  s = {};
   s.n_experts = 4, s.top_k = 4, s.norm_topk_prob = true;  // every expert
   c.push_back({"all_experts", s, 0, false});
   return c;
 }
 
 TEST_P(Parity, Moe) {
-  const int64_t hidden = 256, inter = 256;
+  const int64_t hidden = 256;
   for (TensorType t : kWeightTypes)
     for (const MoeCase& mc : moe_cases()) {
       // Every routing case for F32 and Q4_K; the other types on Mixtral and DeepSeek-V3 routing.
+      // 128 experts: F32 with small experts (the routing shape is the point).
       if (t != TensorType::F32 && t != TensorType::Q4_K && mc.name != "mixtral" && mc.name != "deepseek_v3")
         continue;
+      if (mc.spec.n_experts > 64 && t != TensorType::F32) continue;
+      const int64_t inter = mc.spec.n_experts > 64 ? 32 : 256;
       std::vector<OwnedWeight> own;
       own.push_back(OwnedWeight::quantized("router", TensorType::F32, {mc.spec.n_experts, hidden},
                                            grid(static_cast<size_t>(mc.spec.n_experts * hidden))));
