@@ -14,6 +14,8 @@
 //   built from the joint kv_b TensorView, or the GGUF attn_k_b/attn_v_b pair); MoeSpec's routing
 //   rules are spelt out below. F8_E4M3 weights are used as stored (no block scale): DeepSeek-V3's
 //   block-scaled FP8 (weight_scale_inv) must be converted by the loader first (fp8_block.h).
+// - A Backend serves one calling thread at a time (cpu keeps scratch buffers and a thread pool);
+//   use one Backend per thread that runs ops concurrently.
 // - Ops never allocate per call in the steady state where avoidable, and never read outside the
 //   spans given. Shape mismatches throw schwarm::Error naming the op and the shapes.
 #include <cstdint>

@@ -18,12 +18,15 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "backend/backend.h"
 #include "backend/cpu/row_decode.h"
+#include "backend/cpu/thread_pool.h"
 #include "backend/ref/owned_weight.h"
 #include "schwarm/error.h"
 
@@ -35,11 +38,20 @@ struct NamedFactory {
   std::function<std::unique_ptr<Backend>()> make;
 };
 
-// The backends held to ref. A CUDA backend adds itself here when built.
+// gtest prints a test's parameter in its name and failures: the backend's name.
+void PrintTo(const NamedFactory& f, std::ostream* os) { *os << f.name; }
+
+// The backends held to ref. The CUDA backend joins when its target defines
+// SCHWARM_HAVE_CUDA_BACKEND (and declares make_cuda_backend() beside make_cpu_backend()); the
+// suite then skips it at run time where no device is present (a factory returning nullptr).
 std::vector<NamedFactory> backends() {
-  return {
+  std::vector<NamedFactory> b = {
       {"cpu", [] { return make_cpu_backend(4); }},  // 4 threads even on fewer cores: exercises the pool
   };
+#ifdef SCHWARM_HAVE_CUDA_BACKEND
+  b.push_back({"cuda", [] { return make_cuda_backend(); }});
+#endif
+  return b;
 }
 
 constexpr double kTol = 1e-5;
@@ -56,6 +68,7 @@ class Parity : public ::testing::TestWithParam<NamedFactory> {
     rng_.seed(seed_);
     ref_ = make_ref_backend();
     be_ = GetParam().make();
+    if (!be_) GTEST_SKIP() << GetParam().name << " backend not available here";
   }
   std::string trace(const std::string& what) const {
     return GetParam().name + " vs ref, " + what + ", seed " + std::to_string(seed_) +
@@ -443,6 +456,31 @@ TEST(CpuRowDecode, BitExactAgainstRegistry) {
   type_traits(TensorType::F16).dequantize(all.data(), want.data(), 65536);
   cpu::decode_rows(v, 0, 1, 65536, got.data());
   EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0);
+}
+
+// The cpu backend's pool: every index exactly once across many jobs of varying grain, nested
+// calls run serially, and a throwing chunk's exception reaches the caller (pool still usable).
+TEST(CpuThreadPool, CoversEveryIndexOnceAndRethrows) {
+  cpu::ThreadPool pool(4);
+  std::vector<int64_t> hits(1000, 0);
+  for (int rep = 0; rep < 200; ++rep)
+    pool.parallel_for(static_cast<int64_t>(hits.size()), 1 + rep % 7, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+      pool.parallel_for(3, 1, [](int64_t, int64_t) {});
+    });
+  for (int64_t h : hits) ASSERT_EQ(h, 200);
+  EXPECT_THROW(pool.parallel_for(100, 1,
+                                 [](int64_t b, int64_t) {
+                                   if (b == 37) throw Error("chunk 37");
+                                 }),
+               Error);
+  int64_t total = 0;
+  std::mutex mu;
+  pool.parallel_for(10, 1, [&](int64_t b, int64_t e) {
+    std::lock_guard lock(mu);
+    total += e - b;
+  });
+  EXPECT_EQ(total, 10);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Parity, ::testing::ValuesIn(backends()),
