@@ -25,11 +25,15 @@ std::unique_ptr<Model> make_model(const Checkpoint& cp) {
   switch (c.family) {
     case ArchFamily::DeepSeek:
       return make_deepseek_model(cp, c);
-    default:
-      // GQA families (Qwen3-MoE, Mixtral, OLMoE, Llama, Qwen2/3) will live in src/model/gqa.cpp.
-      throw Error(cp.path() + ": architecture '" + c.architecture + "' (family " + arch_family_name(c.family) +
-                  ") has no forward pass yet; implemented: DeepSeek-V2/V2-Lite/V3");
+    case ArchFamily::Qwen3Moe:
+    case ArchFamily::Mixtral:
+    case ArchFamily::Olmoe:
+    case ArchFamily::Llama:
+    case ArchFamily::Qwen2:
+    case ArchFamily::Qwen3:
+      return make_gqa_model(cp, c);
   }
+  throw Error(cp.path() + ": architecture '" + c.architecture + "' has no forward pass");
 }
 
 }  // namespace schwarm

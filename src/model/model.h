@@ -57,5 +57,6 @@ std::unique_ptr<Model> make_model(const Checkpoint& cp);
 
 // Families (one file each). Adding a family: see docs/ARCHITECTURE.md "Adding a family".
 std::unique_ptr<Model> make_deepseek_model(const Checkpoint& cp, const ModelConfig& config);
+std::unique_ptr<Model> make_gqa_model(const Checkpoint& cp, const ModelConfig& config);  // gqa.cpp
 
 }  // namespace schwarm
