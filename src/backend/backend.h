@@ -8,7 +8,8 @@
 //   host memory; spans are exactly the sizes stated.
 // - Weights are TensorViews of any registry type with the PyTorch layout ([out, in] for a Linear
 //   weight). A backend may dequantize or repack a weight once and cache it keyed by its data
-//   pointer; weights never change while a backend lives.
+//   pointer; weights never change, move or get freed while a backend lives. (ref and cpu keep no
+//   such cache; a test that frees weights must make a fresh backend for a cached one.)
 // - Changes since the first version (ops branch): mla_attention takes an MlaKvB (implicitly
 //   built from the joint kv_b TensorView, or the GGUF attn_k_b/attn_v_b pair); MoeSpec's routing
 //   rules are spelt out below. F8_E4M3 weights are used as stored (no block scale): DeepSeek-V3's
