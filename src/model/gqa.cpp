@@ -21,7 +21,6 @@
 // unpermuted and use Halves. llama3 rope scaling in GGUF is the rope_freqs tensor (inv_freq is
 // divided by it).
 #include <cmath>
-#include <cstring>
 #include <string>
 
 #include "model/model.h"
@@ -40,11 +39,7 @@ struct Layer {
   MoeWeights experts;
 };
 
-std::string hf_layer(int64_t l, const std::string& rest) { return "model.layers." + std::to_string(l) + "." + rest; }
-std::string gguf_layer(int64_t l, const std::string& rest) { return "blk." + std::to_string(l) + "." + rest; }
-TensorName lname(int64_t l, const std::string& hf, const std::string& gguf) {
-  return {hf.empty() ? "" : hf_layer(l, hf), gguf.empty() ? "" : gguf_layer(l, gguf)};
-}
+TensorName lname(int64_t l, const std::string& hf, const std::string& gguf) { return layer_tensor(l, hf, gguf); }
 
 // y[r, :] += bias for every row of width bias.size().
 void add_bias(Backend& be, const std::vector<float>& bias, std::span<float> y) {
@@ -155,26 +150,9 @@ void GqaModel::bind() {
     const int64_t E = c_.n_routed_experts, f = c_.moe_intermediate_size;
     const std::string moe = mixtral ? "block_sparse_moe." : "mlp.";
     L.experts.router = w_.get(lname(l, moe + "gate.weight", "ffn_gate_inp.weight"), {E, hid});
-    L.experts.experts.resize(static_cast<size_t>(E));
-    if (w_.is_gguf()) {
-      const TensorView g = w_.get(lname(l, "", "ffn_gate_exps.weight"), {E, f, hid});
-      const TensorView u = w_.get(lname(l, "", "ffn_up_exps.weight"), {E, f, hid});
-      const TensorView d = w_.get(lname(l, "", "ffn_down_exps.weight"), {E, hid, f});
-      for (int64_t e = 0; e < E; ++e)
-        L.experts.experts[static_cast<size_t>(e)] = {w_.expert_slice(g, e), w_.expert_slice(u, e), w_.expert_slice(d, e)};
-      continue;
-    }
     // Mixtral: w1 = gate, w3 = up, w2 = down.
-    const char* gate = mixtral ? "w1" : "gate_proj";
-    const char* up = mixtral ? "w3" : "up_proj";
-    const char* down = mixtral ? "w2" : "down_proj";
-    for (int64_t e = 0; e < E; ++e) {
-      const std::string p = moe + "experts." + std::to_string(e) + ".";
-      FfnWeights& x = L.experts.experts[static_cast<size_t>(e)];
-      x.gate = w_.get({hf_layer(l, p + gate + ".weight"), ""}, {f, hid});
-      x.up = w_.get({hf_layer(l, p + up + ".weight"), ""}, {f, hid});
-      x.down = w_.get({hf_layer(l, p + down + ".weight"), ""}, {hid, f});
-    }
+    L.experts.experts = mixtral ? w_.experts(l, E, f, hid, moe + "experts.", {"w1", "w3", "w2"})
+                                : w_.experts(l, E, f, hid, moe + "experts.", {"gate_proj", "up_proj", "down_proj"});
   }
 }
 
@@ -202,62 +180,15 @@ void GqaModel::attention(Layer& L, const BatchLayout& batch, KvLayerCache& cache
 
 std::vector<float> GqaModel::forward(const BatchLayout& batch, std::span<const int32_t> tokens,
                                      std::span<KvLayerCache> caches, Backend& be, const ForwardOptions& opt) {
-  const int64_t n = batch.n_tokens, hid = c_.hidden_size, V = c_.vocab_size;
-  if (n <= 0) throw Error("forward: empty batch");
-  if (static_cast<int64_t>(tokens.size()) != n || static_cast<int64_t>(batch.seq.size()) != n ||
-      static_cast<int64_t>(batch.pos.size()) != n)
-    throw Error("forward: batch of " + std::to_string(n) + " tokens with " + std::to_string(tokens.size()) +
-                " ids, " + std::to_string(batch.seq.size()) + " seq and " + std::to_string(batch.pos.size()) +
-                " pos entries");
-  if (static_cast<int64_t>(caches.size()) != c_.num_layers)
-    throw Error("forward: " + std::to_string(caches.size()) + " cache layers for a model of " +
-                std::to_string(c_.num_layers) + " layers");
-  for (int64_t t = 0; t < n; ++t) {
-    const int32_t id = tokens[static_cast<size_t>(t)];
-    if (id < 0 || id >= V)
-      throw Error("token id " + std::to_string(id) + " (at index " + std::to_string(t) +
-                  ") is out of the vocabulary range [0, " + std::to_string(V) + ")");
-  }
-  auto dump = [&](const char* name, int64_t layer, std::span<const float> d, int64_t rows, int64_t cols) {
-    if (opt.dump) opt.dump(name, layer, d, rows, cols);
+  auto layer = [&](int64_t l) {
+    const Layer& L = layers_[static_cast<size_t>(l)];
+    return DecoderLayer{&L.attn_norm, &L.ffn_norm, L.moe ? nullptr : &L.dense, L.moe ? &L.experts : nullptr};
   };
-  const auto eps = static_cast<float>(c_.rms_norm_eps);
-
-  std::vector<float> x(static_cast<size_t>(n * hid)), h(x.size()), y(x.size());  // [n, hidden] each
-  be.embed(embed_, tokens, x);
-  dump("embed", -1, x, n, hid);
-  for (int64_t l = 0; l < c_.num_layers; ++l) {
+  auto attend = [&](int64_t l, std::span<const float> h, std::span<float> out) {
     Layer& L = layers_[static_cast<size_t>(l)];
-    be.rms_norm(x, L.attn_norm, eps, h);
-    attention(L, batch, caches[static_cast<size_t>(l)], be, h, y);
-    dump("attn_out", l, y, n, hid);
-    be.add(y, x);
-    be.rms_norm(x, L.ffn_norm, eps, h);
-    if (L.moe) be.moe(L.experts, spec_, h, n, y);
-    else be.ffn(L.dense, h, n, y);
-    dump("ffn_out", l, y, n, hid);
-    be.add(y, x);
-    dump("layer_out", l, x, n, hid);
-  }
-  // Keep the rows whose logits are wanted: all, or the last token of each sequence in the batch.
-  int64_t kept = n;
-  if (opt.last_token_only) {
-    kept = 0;
-    for (int64_t t = 0; t < n; ++t) {
-      if (t + 1 < n && batch.seq[static_cast<size_t>(t + 1)] == batch.seq[static_cast<size_t>(t)]) continue;
-      if (kept != t)
-        std::memmove(&x[static_cast<size_t>(kept * hid)], &x[static_cast<size_t>(t * hid)],
-                     static_cast<size_t>(hid) * sizeof(float));
-      ++kept;
-    }
-  }
-  std::span<float> xs(x.data(), static_cast<size_t>(kept * hid));
-  be.rms_norm(xs, out_norm_, eps, xs);
-  dump("final_norm", -1, xs, kept, hid);
-  std::vector<float> logits(static_cast<size_t>(kept * V));
-  be.matmul(lm_head_, xs, kept, logits);
-  dump("logits", -1, logits, kept, V);
-  return logits;
+    attention(L, batch, caches[static_cast<size_t>(l)], be, h, out);
+  };
+  return run_decoder(c_, {&embed_, &out_norm_, &lm_head_, &spec_}, layer, attend, batch, tokens, caches.size(), be, opt);
 }
 
 }  // namespace
