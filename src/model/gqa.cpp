@@ -141,10 +141,7 @@ void GqaModel::bind() {
     L.ffn_norm = w_.get(lname(l, "post_attention_layernorm.weight", "ffn_norm.weight"), {hid});
     L.moe = c_.layer_is_moe(l);
     if (!L.moe) {
-      const int64_t f = c_.intermediate_size;
-      L.dense.gate = w_.get(lname(l, "mlp.gate_proj.weight", "ffn_gate.weight"), {f, hid});
-      L.dense.up = w_.get(lname(l, "mlp.up_proj.weight", "ffn_up.weight"), {f, hid});
-      L.dense.down = w_.get(lname(l, "mlp.down_proj.weight", "ffn_down.weight"), {hid, f});
+      L.dense = w_.dense_ffn(l, c_.intermediate_size, hid);
       continue;
     }
     const int64_t E = c_.n_routed_experts, f = c_.moe_intermediate_size;

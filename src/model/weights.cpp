@@ -86,6 +86,12 @@ TensorName layer_tensor(int64_t layer, const std::string& hf, const std::string&
   return {hf.empty() ? "" : "model.layers." + l + "." + hf, gguf.empty() ? "" : "blk." + l + "." + gguf};
 }
 
+FfnWeights WeightStore::dense_ffn(int64_t layer, int64_t ffn, int64_t hidden) {
+  return {get(layer_tensor(layer, "mlp.gate_proj.weight", "ffn_gate.weight"), {ffn, hidden}),
+          get(layer_tensor(layer, "mlp.up_proj.weight", "ffn_up.weight"), {ffn, hidden}),
+          get(layer_tensor(layer, "mlp.down_proj.weight", "ffn_down.weight"), {hidden, ffn})};
+}
+
 std::vector<FfnWeights> WeightStore::experts(int64_t layer, int64_t n_experts, int64_t ffn, int64_t hidden,
                                              const std::string& hf_prefix,
                                              const std::array<const char*, 3>& hf_names) {

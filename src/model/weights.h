@@ -48,6 +48,8 @@ class WeightStore {
   // Expert e of a stacked GGUF expert tensor [n_experts, rows, cols]: a view of its slice.
   TensorView expert_slice(const TensorView& stacked, int64_t e) const;
 
+  // A layer's dense SwiGLU FFN: mlp.{gate,up,down}_proj / ffn_{gate,up,down}.
+  FfnWeights dense_ffn(int64_t layer, int64_t ffn, int64_t hidden);
   // A layer's routed experts (gate/up [ffn, hidden], down [hidden, ffn]): GGUF's stacked
   // blk.L.ffn_{gate,up,down}_exps sliced per expert, or HF's
   // "model.layers.L.<hf_prefix>E.<hf_names[gate, up, down]>.weight".
