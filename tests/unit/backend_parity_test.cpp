@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <random>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/row_decode.h"
 #include "backend/ref/owned_weight.h"
 #include "schwarm/error.h"
 
@@ -404,6 +406,43 @@ TEST_P(Parity, ShapeErrorsThrow) {
   KvLayerCache c{kc, vc, 16, 16};
   // One page of 16 slots x 16 floats does not fit in 16 floats.
   EXPECT_THROW(be_->attention(q, k, k, 4, 1, 16, 1.0f, pb.layout(), c, o), Error);
+}
+
+// The cpu backend's own row decoders must equal the registry's dequantize bit for bit (then the
+// weight is identical on both sides of every parity comparison).
+TEST(CpuRowDecode, BitExactAgainstRegistry) {
+  const uint32_t seed = seed_for_run();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  for (TensorType t : kWeightTypes)
+    for (int64_t rows : {1, 3}) {
+      const int64_t cols = 512;
+      OwnedWeight w;
+      if (t == TensorType::F8_E4M3) {
+        w = OwnedWeight::random_f8_e4m3("w", {rows, cols}, rng);
+      } else {
+        std::vector<float> v(static_cast<size_t>(rows * cols));
+        for (float& x : v) x = d(rng) * 3.0f;
+        w = OwnedWeight::quantized("w", t, {rows, cols}, v);
+      }
+      std::vector<float> want(static_cast<size_t>(rows * cols)), got(want.size(), std::nanf(""));
+      type_traits(t).dequantize(w.bytes.data(), want.data(), rows * cols);
+      cpu::decode_rows(w.view, 0, rows, cols, got.data());
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0)
+            << tname(t) << " element " << i << ": " << got[i] << " vs " << want[i] << ", seed " << seed;
+    }
+  // F16: every bit pattern, NaN and infinities included.
+  std::vector<uint16_t> all(65536);
+  for (uint32_t i = 0; i < 65536; ++i) all[i] = static_cast<uint16_t>(i);
+  TensorView v;
+  v.type = TensorType::F16;
+  v.shape = {1, 65536};
+  v.data = std::span(reinterpret_cast<const uint8_t*>(all.data()), all.size() * 2);
+  std::vector<float> want(65536), got(65536);
+  type_traits(TensorType::F16).dequantize(all.data(), want.data(), 65536);
+  cpu::decode_rows(v, 0, 1, 65536, got.data());
+  EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Parity, ::testing::ValuesIn(backends()),

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "backend/cpu/row_decode.h"
 #include "backend/cpu/vec.h"
 #include "backend/ref/op_common.h"
 
@@ -15,7 +16,7 @@ std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_uniq
 void CpuBackend::embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) {
   const Dims2 d = check_embed(table, ids, y);
   pool_.parallel_for(static_cast<int64_t>(ids.size()), 4, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dequantize_rows(table, ids[static_cast<size_t>(i)], 1, d.cols, y.data() + i * d.cols);
+    for (int64_t i = b; i < e; ++i) cpu::decode_rows(table, ids[static_cast<size_t>(i)], 1, d.cols, y.data() + i * d.cols);
   });
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/row_decode.h"
 #include "backend/cpu/vec.h"
 #include "backend/ref/op_common.h"
 
@@ -31,7 +32,7 @@ void CpuBackend::matmul_unchecked(const TensorView& w, int64_t rows, int64_t col
         wf = reinterpret_cast<const float*>(w.data.data()) + r0 * cols;
       } else {
         buf.resize(static_cast<size_t>(nr * cols));
-        dequantize_rows(w, r0, nr, cols, buf.data());
+        cpu::decode_rows(w, r0, nr, cols, buf.data());
         wf = buf.data();
       }
       for (int64_t t = 0; t < n; ++t) {
