@@ -19,6 +19,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <memory>
+#include <ostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -96,6 +97,7 @@ struct Param {
   std::string golden_case;
   std::string backend;
 };
+void PrintTo(const Param& p, std::ostream* os) { *os << p.golden_case << "/" << p.backend; }
 
 class Golden : public ::testing::TestWithParam<Param> {
  protected:
