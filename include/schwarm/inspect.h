@@ -50,6 +50,9 @@ struct CheckpointSummary {
   // What one token touches: all non-expert weights + top-k of the routed experts per MoE layer.
   // Unknown (nullopt) when the checkpoint has routed experts but its config could not be read.
   std::optional<int64_t> active_params;
+  // KV cache bytes per token position over all layers, f32 cache (MLA: latent + rope key; GQA:
+  // 2 * num_kv_heads * head_dim per layer). Unknown (nullopt) when the config could not be read.
+  std::optional<int64_t> kv_cache_bytes_per_token;
   std::vector<std::pair<std::string, InspectValue>> metadata;  // GGUF metadata (arrays summarised)
 };
 

@@ -8,6 +8,7 @@
 #include "core/utf8.h"
 #include "io/checkpoint.h"
 #include "model/model_config.h"
+#include "runtime/kv_cache.h"
 #include "schwarm/error.h"
 
 namespace schwarm {
@@ -138,6 +139,7 @@ CheckpointSummary inspect_checkpoint(const std::string& path) {
     s.architecture = config->architecture;
     s.family = arch_family_name(config->family);
     add_hyperparameters(*config, s);
+    s.kv_cache_bytes_per_token = kv_cache_bytes_per_token(*config);
   } else if (const GgufMetadata* md = cp.gguf_metadata()) {
     if (const GgufValue* a = find_metadata(*md, "general.architecture"); a && a->as_string())
       s.architecture = sanitize_utf8(*a->as_string());

@@ -1,4 +1,5 @@
-// Generation loop over the paged cache: mixed prefill/decode batches, greedy by default.
+// Generation loop over the paged cache: mixed prefill/decode batches, per-request sampling and
+// stop conditions.
 #include "runtime/engine.h"
 
 #include <algorithm>
@@ -19,20 +20,47 @@ Engine::Engine(Model& model, Backend& backend, EngineOptions options)
     throw Error("engine: cache_tokens and page_tokens must be >= 1");
   const int64_t pages = (opt_.cache_tokens + opt_.page_tokens - 1) / opt_.page_tokens;
   cache_ = std::make_unique<KvCache>(model_.kv_layout(), pages, opt_.page_tokens);
-  sampler_ = [](std::span<const float> logits, int64_t) { return argmax_token(logits); };
 }
 
-int64_t Engine::submit(std::vector<int32_t> prompt, int64_t max_new_tokens) {
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::None: return "none";
+    case FinishReason::MaxTokens: return "max_tokens";
+    case FinishReason::StopId: return "stop_id";
+    case FinishReason::StopString: return "stop_string";
+  }
+  return "?";
+}
+
+void Engine::set_tokenizer(const Tokenizer* tokenizer) {
+  tokenizer_ = tokenizer;
+  eog_ids_.clear();
+  if (!tokenizer_) return;
+  for (int32_t id = 0; id < tokenizer_->n_vocab(); ++id)
+    if (tokenizer_->is_end_of_generation(id)) eog_ids_.push_back(id);
+}
+
+int64_t Engine::submit(std::vector<int32_t> prompt, int64_t max_new_tokens, RequestOptions options) {
   if (prompt.empty()) throw Error("engine: empty prompt");
   const int64_t V = model_.config().vocab_size;
   for (size_t i = 0; i < prompt.size(); ++i)
     if (prompt[i] < 0 || prompt[i] >= V)
       throw Error("token id " + std::to_string(prompt[i]) + " (prompt index " + std::to_string(i) +
                   ") is out of the vocabulary range [0, " + std::to_string(V) + ")");
+  for (const std::string& stop : options.stop_strings)
+    if (stop.empty()) throw Error("engine: empty stop string");
+  if (!options.stop_strings.empty() && !tokenizer_)
+    throw Error("engine: stop strings need a tokenizer (Engine::set_tokenizer)");
   Request r;
+  r.sampler = TokenSampler(options.sampling);
   r.prompt = std::move(prompt);
   r.max_new = std::max<int64_t>(0, max_new_tokens);
   r.done = r.max_new == 0;
+  if (r.done) r.reason = FinishReason::MaxTokens;
+  r.stop_ids = options.stop_ids ? std::move(*options.stop_ids) : !opt_.stop_ids.empty() ? opt_.stop_ids : eog_ids_;
+  r.stop_strings = std::move(options.stop_strings);
+  r.on_token = std::move(options.on_token);
+  if (tokenizer_) r.detok.emplace(*tokenizer_);
   requests_.push_back(std::move(r));
   return static_cast<int64_t>(requests_.size() - 1);
 }
@@ -69,17 +97,62 @@ bool Engine::step() {
   for (size_t i = 0; i < in_batch.size(); ++i) {
     Request& r = requests_[static_cast<size_t>(in_batch[i])];
     r.prefilled = true;
-    const int32_t t = sampler_(std::span<const float>(logits).subspan(i * static_cast<size_t>(V), static_cast<size_t>(V)),
-                               in_batch[i]);
-    r.out.push_back(t);
-    const bool stop = std::find(opt_.stop_ids.begin(), opt_.stop_ids.end(), t) != opt_.stop_ids.end();
-    if (stop || static_cast<int64_t>(r.out.size()) >= r.max_new) {
-      r.done = true;
-      cache_->free_sequence(r.seq);
-      r.seq = -1;
-    }
+    const auto row = std::span<const float>(logits).subspan(i * static_cast<size_t>(V), static_cast<size_t>(V));
+    accept(in_batch[i], sampler_ ? sampler_(row, in_batch[i]) : r.sampler.sample(row, r.prompt, r.out));
   }
   return true;
+}
+
+void Engine::accept(int64_t id, int32_t t) {
+  Request& r = requests_[static_cast<size_t>(id)];
+  r.out.push_back(t);
+  const size_t emitted_before = r.text.size();
+  FinishReason reason = FinishReason::None;
+  if (std::find(r.stop_ids.begin(), r.stop_ids.end(), t) != r.stop_ids.end())
+    reason = FinishReason::StopId;  // its text is not emitted
+  else if (r.detok)
+    r.held += r.detok->push(t);
+  if (reason == FinishReason::None && static_cast<int64_t>(r.out.size()) >= r.max_new) reason = FinishReason::MaxTokens;
+  if (r.detok) {
+    if (reason != FinishReason::None) r.held += r.detok->flush();
+    size_t cut = std::string::npos;
+    for (const std::string& s : r.stop_strings) cut = std::min(cut, r.held.find(s));
+    if (cut != std::string::npos) {
+      r.text.append(r.held, 0, cut);
+      r.held.clear();
+      reason = FinishReason::StopString;
+    } else if (reason != FinishReason::None) {
+      r.text += r.held;
+      r.held.clear();
+    } else {
+      // Hold back the longest suffix that is a proper prefix of a stop string: only there can a
+      // stop string still begin. Stop strings are valid UTF-8, so the cut is a character boundary.
+      size_t keep = 0;
+      for (const std::string& s : r.stop_strings)
+        for (size_t len = std::min(s.size() - 1, r.held.size()); len > keep; --len)
+          if (r.held.compare(r.held.size() - len, len, s, 0, len) == 0) {
+            keep = len;
+            break;
+          }
+      r.text.append(r.held, 0, r.held.size() - keep);
+      r.held.erase(0, r.held.size() - keep);
+    }
+  }
+  if (reason != FinishReason::None) {
+    r.done = true;
+    r.reason = reason;
+    cache_->free_sequence(r.seq);
+    r.seq = -1;
+  }
+  if (r.on_token) {
+    StreamEvent e;
+    e.request = id;
+    e.token = t;
+    e.text = std::string_view(r.text).substr(emitted_before);
+    e.finished = r.done;
+    e.reason = r.reason;
+    r.on_token(e);
+  }
 }
 
 void Engine::run() {
@@ -95,5 +168,8 @@ const Engine::Request& Engine::req(int64_t id) const {
 
 bool Engine::finished(int64_t request) const { return req(request).done; }
 const std::vector<int32_t>& Engine::output(int64_t request) const { return req(request).out; }
+const std::vector<int32_t>& Engine::prompt(int64_t request) const { return req(request).prompt; }
+const std::string& Engine::text(int64_t request) const { return req(request).text; }
+FinishReason Engine::finish_reason(int64_t request) const { return req(request).reason; }
 
 }  // namespace schwarm

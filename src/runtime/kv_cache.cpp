@@ -1,11 +1,27 @@
 // Paged KV cache: page pools, per-sequence page tables.
 #include "runtime/kv_cache.h"
 
+#include <algorithm>
 #include <string>
 
+#include "model/model_config.h"
 #include "schwarm/error.h"
 
 namespace schwarm {
+
+std::vector<KvLayerSpec> kv_layout_for(const ModelConfig& c) {
+  const KvLayerSpec s = c.mla ? KvLayerSpec{c.kv_lora_rank, c.qk_rope_head_dim}
+                              : KvLayerSpec{c.num_kv_heads * c.head_dim, c.num_kv_heads * c.head_dim};
+  return std::vector<KvLayerSpec>(static_cast<size_t>(std::max<int64_t>(0, c.num_layers)), s);
+}
+
+int64_t kv_bytes_per_token(std::span<const KvLayerSpec> layout) {
+  int64_t b = 0;
+  for (const KvLayerSpec& s : layout) b += (s.k_width + s.v_width) * static_cast<int64_t>(sizeof(float));
+  return b;
+}
+
+int64_t kv_cache_bytes_per_token(const ModelConfig& config) { return kv_bytes_per_token(kv_layout_for(config)); }
 
 KvCache::KvCache(std::vector<KvLayerSpec> layers, int64_t n_pages, int64_t page_tokens)
     : page_tokens_(page_tokens), n_pages_(n_pages), specs_(std::move(layers)) {
@@ -29,11 +45,7 @@ KvCache::KvCache(std::vector<KvLayerSpec> layers, int64_t n_pages, int64_t page_
   for (int64_t p = n_pages - 1; p >= 0; --p) free_.push_back(static_cast<int32_t>(p));  // page 0 first
 }
 
-int64_t KvCache::bytes_per_token() const {
-  int64_t b = 0;
-  for (const KvLayerSpec& s : specs_) b += (s.k_width + s.v_width) * static_cast<int64_t>(sizeof(float));
-  return b;
-}
+int64_t KvCache::bytes_per_token() const { return kv_bytes_per_token(specs_); }
 
 int32_t KvCache::add_sequence() {
   for (size_t i = 0; i < live_.size(); ++i)

@@ -125,6 +125,21 @@ TEST(CliInspect, TableShowsTheSameFacts) {
   EXPECT_NE(r.out.find("233.2 K total, 159.4 K active per token"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("model.layers.2.mlp.experts.7.down_proj.weight"), std::string::npos);
   EXPECT_NE(r.out.find("kv_lora_rank"), std::string::npos);
+  EXPECT_NE(r.out.find("kv cache        480 bytes per token"), std::string::npos) << r.out;
+}
+
+// KV cache bytes per token of tiny-deepseek-v3, by hand from its config.json: MLA caches the
+// compressed latent (kv_lora_rank = 32 floats) and the shared rope key (qk_rope_head_dim = 8
+// floats) per layer, f32: (32 + 8) * 4 bytes * 3 layers (num_hidden_layers) = 480 bytes. The GGUF
+// twin has the same config, so the same number.
+TEST(CliInspect, KvCacheBytesPerToken) {
+  EXPECT_EQ(inspect_json(kCheckpoints / "tiny-deepseek-v3")["kv_cache_bytes_per_token"], 480);
+  EXPECT_EQ(inspect_json(kCheckpoints / "tiny-deepseek-v3-q8_0.gguf")["kv_cache_bytes_per_token"], 480);
+  // GQA (golden qwen3-moe): 2 * num_kv_heads * head_dim * 4 bytes per layer.
+  const json q = inspect_json(fs::path(SCHWARM_TEST_DATA_DIR) / "golden" / "qwen3-moe");
+  const json& h = q["hyperparameters"];
+  EXPECT_EQ(q["kv_cache_bytes_per_token"],
+            h["num_layers"].get<int64_t>() * 2 * h["num_kv_heads"].get<int64_t>() * h["head_dim"].get<int64_t>() * 4);
 }
 
 TEST(CliInspect, SingleShardFileUsesConfigBesideIt) {

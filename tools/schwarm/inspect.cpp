@@ -78,6 +78,7 @@ nlohmann::json to_json(const CheckpointSummary& s) {
   j["params"] = {{"total", s.total_params},
                  {"active", s.active_params ? json(*s.active_params) : json(nullptr)}};
   j["tensor_bytes"] = s.tensor_bytes;
+  j["kv_cache_bytes_per_token"] = s.kv_cache_bytes_per_token ? json(*s.kv_cache_bytes_per_token) : json(nullptr);
   json tensors = json::array();
   for (const TensorSummary& ts : s.tensors)
     tensors.push_back({{"name", ts.name}, {"type", ts.type}, {"shape", ts.shape}, {"bytes", ts.bytes}, {"file", ts.file}});
@@ -99,6 +100,10 @@ void print_table(const CheckpointSummary& s) {
   std::printf("  parameters      %s total, %s active per token\n", human_count(s.total_params).c_str(),
               s.active_params ? human_count(*s.active_params).c_str() : "unknown");
   std::printf("  tensor data     %s in %zu tensors\n", human_bytes(s.tensor_bytes).c_str(), s.tensors.size());
+  if (s.kv_cache_bytes_per_token)
+    std::printf("  kv cache        %" PRId64 " bytes per token (f32)\n", *s.kv_cache_bytes_per_token);
+  else
+    std::printf("  kv cache        unknown bytes per token (no usable config)\n");
 
   if (!s.hyperparameters.empty()) {
     std::printf("\nhyperparameters\n");
