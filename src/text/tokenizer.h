@@ -51,6 +51,9 @@ class Tokenizer {
   bool is_end_of_generation(TokenId id) const;  // eos, eot, eom, ...
   std::string bos_token() const;  // text of bos ("" when none)
   std::string eos_token() const;
+  // SentencePiece style: encode puts "▁" before text, and decode drops the first piece's leading
+  // space again, so decode(encode(t)) == t.
+  bool strips_leading_space() const;
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
@@ -75,6 +78,7 @@ class StreamingDetokenizer {
   const Tokenizer* tokenizer_;
   bool show_special_;
   std::string pending_;
+  bool started_ = false;  // a non-empty piece has been seen (for strips_leading_space)
 };
 
 }  // namespace schwarm
