@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   schwarm::cli::Runner run;
   schwarm::cli::add_inspect(app, run);
+  schwarm::cli::add_tokenize(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

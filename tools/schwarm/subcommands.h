@@ -8,5 +8,6 @@ namespace schwarm::cli {
 using Runner = std::function<int()>;
 
 void add_inspect(CLI::App& app, Runner& run);
+void add_tokenize(CLI::App& app, Runner& run);
 
 }  // namespace schwarm::cli
