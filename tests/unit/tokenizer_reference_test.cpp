@@ -69,6 +69,12 @@ std::string diff(const Tokenizer& tok, const std::vector<TokenId>& want, const s
          show(tok, want, lo, i + 4) + "\n    ours:     " + show(tok, got, lo, i + 4);
 }
 
+std::string test_name(const ::testing::TestParamInfo<std::string>& p) {
+  std::string n = p.param;
+  std::replace(n.begin(), n.end(), '-', '_');
+  return n;
+}
+
 class LlamaCppReference : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LlamaCppReference, EveryCorpusCaseBothParseModes) {
@@ -110,11 +116,7 @@ TEST_P(LlamaCppReference, EveryCorpusCaseBothParseModes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, LlamaCppReference, ::testing::ValuesIn(vocab_names(kData / "expected")),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         test_name);
 
 class HfTokenizersReference : public ::testing::TestWithParam<std::string> {};
 
@@ -137,11 +139,7 @@ TEST_P(HfTokenizersReference, EveryCorpusCase) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, HfTokenizersReference,
-                         ::testing::ValuesIn(vocab_names(kData / "expected-hf")), [](const auto& info) {
-                           std::string n = info.param;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+                         ::testing::ValuesIn(vocab_names(kData / "expected-hf")), test_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(HfTokenizersReference);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(LlamaCppReference);
 
