@@ -72,6 +72,13 @@ void Tokenizer::Impl::finalize() {
                          rstrip[i] != 0});
   }
   specials = text::SpecialTokenMatcher(std::move(special));
+  spm_split_at_spaces = algo == BpeAlgo::SpmScores;
+  const std::string_view sp = text::kSpmSpace;
+  for (size_t i = 0; i < texts.size() && spm_split_at_spaces; ++i) {
+    const std::string_view t = texts[i];
+    for (size_t p = t.find(sp, 1); p != std::string_view::npos; p = t.find(sp, p + 1))
+      if (p < sp.size() || t.substr(p - sp.size(), sp.size()) != sp) spm_split_at_spaces = false;
+  }
   eog.clear();
   for (TokenId id : {eos, eot, eom})
     if (id >= 0) eog.push_back(id);
@@ -191,12 +198,29 @@ void Tokenizer::Impl::encode_fragment(std::string_view raw, std::vector<TokenId>
                             [this](int32_t id) { return id < static_cast<int32_t>(scores.size()) ? scores[id] : 0.0f; },
                             max_token_bytes};
     std::vector<text::SpmPiece> found;
-    text::spm_tokenize(text, view, found);
-    for (const auto& p : found) {
-      if (p.id >= 0)
-        out.push_back(p.id);
-      else
-        push_bytes(text.substr(p.start, p.len), out);
+    size_t seg = 0;
+    while (seg < text.size()) {
+      size_t end = text.size();
+      if (spm_split_at_spaces) {
+        // The next "▁" that follows some other character starts the next stretch.
+        for (size_t p = text.find(text::kSpmSpace, seg + 1); p != std::string_view::npos;
+             p = text.find(text::kSpmSpace, p + 1)) {
+          if (p < 3 || text.compare(p - 3, 3, text::kSpmSpace) != 0) {
+            end = p;
+            break;
+          }
+        }
+      }
+      const std::string_view part = text.substr(seg, end - seg);
+      found.clear();
+      text::spm_tokenize(part, view, found);
+      for (const auto& p : found) {
+        if (p.id >= 0)
+          out.push_back(p.id);
+        else
+          push_bytes(part.substr(p.start, p.len), out);
+      }
+      seg = end;
     }
     return;
   }

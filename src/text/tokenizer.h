@@ -36,7 +36,10 @@ class Tokenizer {
   // add_special). parse_special: match special/added tokens written in the text (llama.cpp's
   // parse_special). Invalid UTF-8 in `text` throws schwarm::Error.
   std::vector<TokenId> encode(std::string_view text, bool add_special = true, bool parse_special = true) const;
-  // Ids to text; special (control) tokens are dropped when skip_special is true.
+  // Ids to text; special (control) tokens are dropped when skip_special is true. The bytes are
+  // returned as the tokens give them: ids that split a character give ill-formed UTF-8 (use
+  // StreamingDetokenizer for display). SentencePiece vocabularies drop the first piece's leading
+  // space (see strips_leading_space). Out-of-range ids throw schwarm::Error.
   std::string decode(std::span<const TokenId> ids, bool skip_special = false) const;
   // The bytes one token stands for, as decode shows it (byte tokens -> their byte, "▁" -> " ").
   std::string token_to_piece(TokenId id, bool show_special = true) const;

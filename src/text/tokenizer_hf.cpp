@@ -123,6 +123,10 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   if (type != "BPE")
     throw FileError(where, "tokenizer model type '" + type + "' is not supported (only BPE)");
 
+  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (model.contains(key) && !model[key].is_null() && model[key] != "")
+      throw FileError(where, std::string("BPE with ") + key + " is not supported");
+
   auto m = std::make_unique<Impl>();
   m->source = where;
   // Vocabulary: model.vocab plus added_tokens, by id.

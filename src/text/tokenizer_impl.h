@@ -45,6 +45,9 @@ struct Tokenizer::Impl {
   bool escape_whitespace = false;   // " " -> "▁" before tokenizing (SentencePiece style)
   bool add_space_prefix = false;    // "▁" before each text fragment; decode drops it again
   bool newline_words_whole = false;  // Gemma 4: a run of newlines is looked up whole
+  // SpmScores: no token has "▁" after another character, so no merge crosses the start of a
+  // "▁" run and each such stretch can be tokenized alone (same result, cache-friendly heaps).
+  bool spm_split_at_spaces = false;
 
   TokenId bos = -1, eos = -1, unk = -1, eot = -1, eom = -1;
   bool add_bos = false, add_eos = false;
