@@ -8,11 +8,14 @@
 //   host memory; spans are exactly the sizes stated.
 // - Weights are TensorViews of any registry type with the PyTorch layout ([out, in] for a Linear
 //   weight). A backend may dequantize or repack a weight once and cache it keyed by its data
-//   pointer; weights never change while a backend lives.
+//   pointer; weights never change, move or get freed while a backend lives. (ref and cpu keep no
+//   such cache; a test that frees weights must make a fresh backend for a cached one.)
 // - Changes since the first version (ops branch): mla_attention takes an MlaKvB (implicitly
 //   built from the joint kv_b TensorView, or the GGUF attn_k_b/attn_v_b pair); MoeSpec's routing
 //   rules are spelt out below. F8_E4M3 weights are used as stored (no block scale): DeepSeek-V3's
 //   block-scaled FP8 (weight_scale_inv) must be converted by the loader first (fp8_block.h).
+// - A Backend serves one calling thread at a time (cpu keeps scratch buffers and a thread pool);
+//   use one Backend per thread that runs ops concurrently.
 // - Ops never allocate per call in the steady state where avoidable, and never read outside the
 //   spans given. Shape mismatches throw schwarm::Error naming the op and the shapes.
 #include <cstdint>

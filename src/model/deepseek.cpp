@@ -147,10 +147,7 @@ void DeepSeekModel::bind() {
     L.ffn_norm = w_.get(lname(l, "post_attention_layernorm.weight", "ffn_norm.weight"), {hid});
     L.moe = c_.layer_is_moe(l);
     if (!L.moe) {
-      const int64_t f = c_.intermediate_size;
-      L.dense.gate = w_.get(lname(l, "mlp.gate_proj.weight", "ffn_gate.weight"), {f, hid});
-      L.dense.up = w_.get(lname(l, "mlp.up_proj.weight", "ffn_up.weight"), {f, hid});
-      L.dense.down = w_.get(lname(l, "mlp.down_proj.weight", "ffn_down.weight"), {hid, f});
+      L.dense = w_.dense_ffn(l, c_.intermediate_size, hid);
       continue;
     }
     const int64_t E = c_.n_routed_experts, f = c_.moe_intermediate_size;
@@ -160,22 +157,7 @@ void DeepSeekModel::bind() {
       throw Error(cp_.path() + ": tensor '" + w_.name_for(lname(l, "mlp.gate.e_score_correction_bias", "exp_probs_b.bias")) +
                   "' [" + std::to_string(E) + "] is missing (topk_method noaux_tc needs it)");
     L.experts.selection_bias = L.has_bias ? &L.bias : nullptr;
-    L.experts.experts.resize(static_cast<size_t>(E));
-    if (w_.is_gguf()) {
-      const TensorView g = w_.get(lname(l, "", "ffn_gate_exps.weight"), {E, f, hid});
-      const TensorView u = w_.get(lname(l, "", "ffn_up_exps.weight"), {E, f, hid});
-      const TensorView d = w_.get(lname(l, "", "ffn_down_exps.weight"), {E, hid, f});
-      for (int64_t e = 0; e < E; ++e)
-        L.experts.experts[static_cast<size_t>(e)] = {w_.expert_slice(g, e), w_.expert_slice(u, e), w_.expert_slice(d, e)};
-    } else {
-      for (int64_t e = 0; e < E; ++e) {
-        const std::string p = "mlp.experts." + std::to_string(e) + ".";
-        FfnWeights& x = L.experts.experts[static_cast<size_t>(e)];
-        x.gate = w_.get({hf_layer(l, (p + "gate_proj.weight").c_str()), ""}, {f, hid});
-        x.up = w_.get({hf_layer(l, (p + "up_proj.weight").c_str()), ""}, {f, hid});
-        x.down = w_.get({hf_layer(l, (p + "down_proj.weight").c_str()), ""}, {hid, f});
-      }
-    }
+    L.experts.experts = w_.experts(l, E, f, hid, "mlp.experts.", {"gate_proj", "up_proj", "down_proj"});
     if (c_.n_shared_experts > 0) {
       const int64_t fs = c_.shared_expert_intermediate_size > 0 ? c_.shared_expert_intermediate_size
                                                                 : c_.n_shared_experts * f;
@@ -220,59 +202,15 @@ void DeepSeekModel::attention(Layer& L, int64_t l, const BatchLayout& batch, KvL
 
 std::vector<float> DeepSeekModel::forward(const BatchLayout& batch, std::span<const int32_t> tokens,
                                           std::span<KvLayerCache> caches, Backend& be, const ForwardOptions& opt) {
-  const int64_t n = batch.n_tokens, hid = c_.hidden_size, V = c_.vocab_size;
-  if (n <= 0) throw Error("forward: empty batch");
-  if (static_cast<int64_t>(tokens.size()) != n || static_cast<int64_t>(batch.seq.size()) != n ||
-      static_cast<int64_t>(batch.pos.size()) != n)
-    throw Error("forward: batch of " + std::to_string(n) + " tokens with " + std::to_string(tokens.size()) +
-                " ids, " + std::to_string(batch.seq.size()) + " seq and " + std::to_string(batch.pos.size()) +
-                " pos entries");
-  if (static_cast<int64_t>(caches.size()) != c_.num_layers)
-    throw Error("forward: " + std::to_string(caches.size()) + " cache layers for a model of " +
-                std::to_string(c_.num_layers) + " layers");
-  for (int64_t t = 0; t < n; ++t)
-    if (tokens[static_cast<size_t>(t)] < 0 || tokens[static_cast<size_t>(t)] >= V)
-      throw Error("token id " + std::to_string(tokens[static_cast<size_t>(t)]) + " (at index " + std::to_string(t) +
-                  ") is out of the vocabulary range [0, " + std::to_string(V) + ")");
-  auto dump = [&](const char* name, int64_t layer, std::span<const float> d, int64_t rows, int64_t cols) {
-    if (opt.dump) opt.dump(name, layer, d, rows, cols);
+  auto layer = [&](int64_t l) {
+    const Layer& L = layers_[static_cast<size_t>(l)];
+    return DecoderLayer{&L.attn_norm, &L.ffn_norm, L.moe ? nullptr : &L.dense, L.moe ? &L.experts : nullptr};
   };
-
-  std::vector<float> x(static_cast<size_t>(n * hid)), h(x.size()), y(x.size());  // [n, hidden] each
-  be.embed(embed_, tokens, x);
-  dump("embed", -1, x, n, hid);
-  for (int64_t l = 0; l < c_.num_layers; ++l) {
+  auto attend = [&](int64_t l, std::span<const float> h, std::span<float> out) {
     Layer& L = layers_[static_cast<size_t>(l)];
-    be.rms_norm(x, L.attn_norm, static_cast<float>(c_.rms_norm_eps), h);
-    attention(L, l, batch, caches[static_cast<size_t>(l)], be, h, y);
-    dump("attn_out", l, y, n, hid);
-    be.add(y, x);
-    be.rms_norm(x, L.ffn_norm, static_cast<float>(c_.rms_norm_eps), h);
-    if (L.moe) be.moe(L.experts, spec_, h, n, y);
-    else be.ffn(L.dense, h, n, y);
-    dump("ffn_out", l, y, n, hid);
-    be.add(y, x);
-    dump("layer_out", l, x, n, hid);
-  }
-  // Rows whose logits are wanted: all, or each sequence's last token in this batch.
-  int64_t rows = n;
-  if (opt.last_token_only) {
-    rows = 0;
-    for (int64_t t = 0; t < n; ++t) {
-      const bool last = t + 1 == n || batch.seq[static_cast<size_t>(t + 1)] != batch.seq[static_cast<size_t>(t)];
-      if (!last) continue;
-      if (rows != t)
-        std::memcpy(&x[static_cast<size_t>(rows * hid)], &x[static_cast<size_t>(t * hid)], static_cast<size_t>(hid) * sizeof(float));
-      ++rows;
-    }
-  }
-  std::span<float> xs(x.data(), static_cast<size_t>(rows * hid));
-  be.rms_norm(xs, out_norm_, static_cast<float>(c_.rms_norm_eps), xs);
-  dump("final_norm", -1, xs, rows, hid);
-  std::vector<float> logits(static_cast<size_t>(rows * V));
-  be.matmul(lm_head_, xs, rows, logits);
-  dump("logits", -1, logits, rows, V);
-  return logits;
+    attention(L, l, batch, caches[static_cast<size_t>(l)], be, h, out);
+  };
+  return run_decoder(c_, {&embed_, &out_norm_, &lm_head_, &spec_}, layer, attend, batch, tokens, caches.size(), be, opt);
 }
 
 }  // namespace

@@ -57,5 +57,30 @@ std::unique_ptr<Model> make_model(const Checkpoint& cp);
 
 // Families (one file each). Adding a family: see docs/ARCHITECTURE.md "Adding a family".
 std::unique_ptr<Model> make_deepseek_model(const Checkpoint& cp, const ModelConfig& config);
+std::unique_ptr<Model> make_gqa_model(const Checkpoint& cp, const ModelConfig& config);  // gqa.cpp
+
+// The decoder stack every family shares around its own attention: checks the inputs (as
+// Model::forward documents), embeds, then per layer
+//   x += attention(layer, rms_norm(x, attn_norm));  x += ffn or moe(rms_norm(x, ffn_norm)),
+// then the final norm and lm_head over the rows ForwardOptions asks for. Dumps "embed",
+// "attn_out", "ffn_out", "layer_out", "final_norm", "logits".
+struct DecoderLayer {
+  const TensorView* attn_norm = nullptr;
+  const TensorView* ffn_norm = nullptr;
+  const FfnWeights* dense = nullptr;  // exactly one of dense / moe
+  const MoeWeights* moe = nullptr;
+};
+struct DecoderWeights {
+  const TensorView* embed = nullptr;
+  const TensorView* out_norm = nullptr;
+  const TensorView* lm_head = nullptr;
+  const MoeSpec* moe_spec = nullptr;  // for the MoE layers
+};
+using LayerAttention = std::function<void(int64_t layer, std::span<const float> h, std::span<float> out)>;
+std::vector<float> run_decoder(const ModelConfig& c, const DecoderWeights& w,
+                               const std::function<DecoderLayer(int64_t layer)>& layer,
+                               const LayerAttention& attention, const BatchLayout& batch,
+                               std::span<const int32_t> tokens, size_t n_caches, Backend& be,
+                               const ForwardOptions& opt);
 
 }  // namespace schwarm

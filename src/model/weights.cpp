@@ -81,6 +81,39 @@ TensorView WeightStore::expert_slice(const TensorView& stacked, int64_t e) const
   return v;
 }
 
+TensorName layer_tensor(int64_t layer, const std::string& hf, const std::string& gguf) {
+  const std::string l = std::to_string(layer);
+  return {hf.empty() ? "" : "model.layers." + l + "." + hf, gguf.empty() ? "" : "blk." + l + "." + gguf};
+}
+
+FfnWeights WeightStore::dense_ffn(int64_t layer, int64_t ffn, int64_t hidden) {
+  return {get(layer_tensor(layer, "mlp.gate_proj.weight", "ffn_gate.weight"), {ffn, hidden}),
+          get(layer_tensor(layer, "mlp.up_proj.weight", "ffn_up.weight"), {ffn, hidden}),
+          get(layer_tensor(layer, "mlp.down_proj.weight", "ffn_down.weight"), {hidden, ffn})};
+}
+
+std::vector<FfnWeights> WeightStore::experts(int64_t layer, int64_t n_experts, int64_t ffn, int64_t hidden,
+                                             const std::string& hf_prefix,
+                                             const std::array<const char*, 3>& hf_names) {
+  std::vector<FfnWeights> out(static_cast<size_t>(n_experts));
+  if (gguf_) {
+    const TensorView g = get(layer_tensor(layer, "", "ffn_gate_exps.weight"), {n_experts, ffn, hidden});
+    const TensorView u = get(layer_tensor(layer, "", "ffn_up_exps.weight"), {n_experts, ffn, hidden});
+    const TensorView d = get(layer_tensor(layer, "", "ffn_down_exps.weight"), {n_experts, hidden, ffn});
+    for (int64_t e = 0; e < n_experts; ++e)
+      out[static_cast<size_t>(e)] = {expert_slice(g, e), expert_slice(u, e), expert_slice(d, e)};
+    return out;
+  }
+  for (int64_t e = 0; e < n_experts; ++e) {
+    const std::string p = hf_prefix + std::to_string(e) + ".";
+    FfnWeights& x = out[static_cast<size_t>(e)];
+    x.gate = get(layer_tensor(layer, p + hf_names[0] + ".weight", ""), {ffn, hidden});
+    x.up = get(layer_tensor(layer, p + hf_names[1] + ".weight", ""), {ffn, hidden});
+    x.down = get(layer_tensor(layer, p + hf_names[2] + ".weight", ""), {hidden, ffn});
+  }
+  return out;
+}
+
 TensorView WeightStore::own_f32(std::string name, std::vector<int64_t> shape, std::vector<float> data) {
   owned_bytes_ += data.size() * sizeof(float);
   owned_.push_back(std::move(data));

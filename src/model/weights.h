@@ -9,6 +9,7 @@
 //   load. Memory cost: 4 bytes per weight instead of 1, i.e. a 671B-parameter V3 would need
 //   ~2.7 TB; fine for tests and small models, a real deployment wants a quantized GGUF (or an FP8
 //   matmul in the backend, which would make this copy unnecessary).
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
@@ -25,6 +26,9 @@ struct TensorName {
   std::string hf;
   std::string gguf;
 };
+
+// "model.layers.L.<hf>" and "blk.L.<gguf>"; an empty part stays empty (that format lacks the tensor).
+TensorName layer_tensor(int64_t layer, const std::string& hf, const std::string& gguf);
 
 class WeightStore {
  public:
@@ -43,6 +47,14 @@ class WeightStore {
 
   // Expert e of a stacked GGUF expert tensor [n_experts, rows, cols]: a view of its slice.
   TensorView expert_slice(const TensorView& stacked, int64_t e) const;
+
+  // A layer's dense SwiGLU FFN: mlp.{gate,up,down}_proj / ffn_{gate,up,down}.
+  FfnWeights dense_ffn(int64_t layer, int64_t ffn, int64_t hidden);
+  // A layer's routed experts (gate/up [ffn, hidden], down [hidden, ffn]): GGUF's stacked
+  // blk.L.ffn_{gate,up,down}_exps sliced per expert, or HF's
+  // "model.layers.L.<hf_prefix>E.<hf_names[gate, up, down]>.weight".
+  std::vector<FfnWeights> experts(int64_t layer, int64_t n_experts, int64_t ffn, int64_t hidden,
+                                  const std::string& hf_prefix, const std::array<const char*, 3>& hf_names);
 
   // An owned f32 tensor (the store keeps it alive as long as itself).
   TensorView own_f32(std::string name, std::vector<int64_t> shape, std::vector<float> data);

@@ -207,3 +207,122 @@ void mla_head_weights(const MlaKvB& kv_b, int64_t h, int64_t d_nope, int64_t d_v
 }
 
 }  // namespace schwarm::backend_detail
+
+namespace schwarm::backend_detail {
+
+namespace {
+std::string n_floats(size_t n) { return std::to_string(n) + " floats"; }
+}  // namespace
+
+void check_add(std::span<const float> x, std::span<const float> y) {
+  check(x.size() == y.size(), "add", "x of " + n_floats(x.size()) + ", y of " + n_floats(y.size()));
+}
+
+Dims2 check_matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<const float> y) {
+  const Dims2 d = weight_dims(w, "matmul");
+  check(n >= 0 && x.size() == static_cast<size_t>(n * d.cols) && y.size() == static_cast<size_t>(n * d.rows),
+        "matmul",
+        "weight '" + w.name + "' " + shape_str(w.shape) + " with x of " + n_floats(x.size()) + " and y of " +
+            n_floats(y.size()) + " for n = " + std::to_string(n));
+  return d;
+}
+
+Dims2 check_embed(const TensorView& table, std::span<const int32_t> ids, std::span<const float> y) {
+  const Dims2 d = weight_dims(table, "embed");
+  check(y.size() == ids.size() * static_cast<size_t>(d.cols), "embed",
+        "output of " + n_floats(y.size()) + " for " + std::to_string(ids.size()) + " ids of width " +
+            std::to_string(d.cols));
+  for (int32_t id : ids)
+    check(id >= 0 && id < d.rows, "embed",
+          "id " + std::to_string(id) + " outside the table's " + std::to_string(d.rows) + " rows");
+  return d;
+}
+
+int64_t check_rms_norm(std::span<const float> x, const TensorView& gain, std::span<const float> y) {
+  const int64_t dim = gain.numel();
+  check(dim > 0 && x.size() % static_cast<size_t>(dim) == 0 && y.size() == x.size(), "rms_norm",
+        "x of " + n_floats(x.size()) + ", y of " + n_floats(y.size()) + ", gain " + shape_str(gain.shape));
+  const TypeTraits& tt = type_traits(gain.type);
+  check(tt.dequantize != nullptr && dim % tt.block_size == 0, "rms_norm",
+        "gain of type " + std::string(tt.name) + " cannot be dequantized");
+  return dim;
+}
+
+void check_rope_args(std::span<const float> x, int64_t n_heads, int64_t head_dim, std::span<const int32_t> pos,
+                     const RopeSpec& rope) {
+  check_rope(rope, head_dim, "rope");
+  check(n_heads >= 0 && x.size() == pos.size() * static_cast<size_t>(n_heads * head_dim), "rope",
+        "x of " + n_floats(x.size()) + " for " + std::to_string(pos.size()) + " tokens x " + std::to_string(n_heads) +
+            " heads x " + std::to_string(head_dim));
+}
+
+int64_t check_ffn_weights(const FfnWeights& w, int64_t hidden, const char* op) {
+  const Dims2 g = weight_dims(w.gate, op), u = weight_dims(w.up, op), d = weight_dims(w.down, op);
+  if (hidden < 0) hidden = g.cols;
+  check(g.cols == hidden && u.cols == hidden && g.rows == u.rows && d.rows == hidden && d.cols == g.rows, op,
+        "gate " + shape_str(w.gate.shape) + ", up " + shape_str(w.up.shape) + ", down " + shape_str(w.down.shape) +
+            " do not fit together and hidden " + std::to_string(hidden));
+  return g.rows;
+}
+
+int64_t check_ffn(const FfnWeights& w, std::span<const float> x, int64_t n, std::span<const float> y) {
+  const int64_t inter = check_ffn_weights(w, -1, "ffn");
+  const int64_t hidden = w.gate.shape[1];
+  check(n >= 0 && x.size() == static_cast<size_t>(n * hidden) && y.size() == x.size(), "ffn",
+        "x of " + n_floats(x.size()) + ", y of " + n_floats(y.size()) + " for n = " + std::to_string(n) +
+            " and hidden " + std::to_string(hidden));
+  return inter;
+}
+
+int64_t check_moe_args(const MoeWeights& w, const MoeSpec& spec, std::span<const float> x, int64_t n,
+                       std::span<const float> y) {
+  check_moe(w, spec, "moe");
+  const Dims2 r = weight_dims(w.router, "moe");
+  const int64_t hidden = r.cols;
+  check(r.rows == spec.n_experts, "moe",
+        "router " + shape_str(w.router.shape) + " for " + std::to_string(spec.n_experts) + " experts");
+  check(n >= 0 && x.size() == static_cast<size_t>(n * hidden) && y.size() == x.size(), "moe",
+        "x of " + n_floats(x.size()) + ", y of " + n_floats(y.size()) + " for n = " + std::to_string(n) +
+            " and hidden " + std::to_string(hidden));
+  for (const FfnWeights& f : w.experts) check_ffn_weights(f, hidden, "moe");
+  for (const FfnWeights& f : w.shared) check_ffn_weights(f, hidden, "moe");
+  return hidden;
+}
+
+void check_attention(std::span<const float> q, std::span<const float> k, std::span<const float> v, int64_t n_heads,
+                     int64_t n_kv_heads, int64_t head_dim, const BatchLayout& batch, const KvLayerCache& cache,
+                     std::span<const float> out) {
+  const char* op = "attention";
+  check(n_heads > 0 && n_kv_heads > 0 && head_dim > 0 && n_heads % n_kv_heads == 0, op,
+        std::to_string(n_heads) + " heads over " + std::to_string(n_kv_heads) + " kv heads of dim " +
+            std::to_string(head_dim));
+  const int64_t n = batch.n_tokens, kvw = n_kv_heads * head_dim;
+  check(q.size() == static_cast<size_t>(n * n_heads * head_dim) && out.size() == q.size() &&
+            k.size() == static_cast<size_t>(n * kvw) && v.size() == k.size(),
+        op,
+        "q " + n_floats(q.size()) + ", k " + n_floats(k.size()) + ", v " + n_floats(v.size()) + ", out " +
+            n_floats(out.size()) + " for " + std::to_string(n) + " tokens");
+  check_batch(batch, cache, kvw, kvw, op);
+}
+
+int64_t check_mla(std::span<const float> q_nope, std::span<const float> q_pe, std::span<const float> latent,
+                  std::span<const float> k_pe, const MlaKvB& kv_b, int64_t n_heads, int64_t d_nope, int64_t d_rope,
+                  int64_t d_v, const BatchLayout& batch, const KvLayerCache& cache, std::span<const float> out) {
+  const char* op = "mla_attention";
+  const int64_t n = batch.n_tokens, rank = cache.k_width;
+  check(n_heads > 0 && d_nope > 0 && d_rope >= 0 && d_v > 0 && rank > 0, op,
+        "dims H " + std::to_string(n_heads) + ", d_nope " + std::to_string(d_nope) + ", d_rope " +
+            std::to_string(d_rope) + ", d_v " + std::to_string(d_v) + ", rank " + std::to_string(rank));
+  check(q_nope.size() == static_cast<size_t>(n * n_heads * d_nope) &&
+            q_pe.size() == static_cast<size_t>(n * n_heads * d_rope) && latent.size() == static_cast<size_t>(n * rank) &&
+            k_pe.size() == static_cast<size_t>(n * d_rope) && out.size() == static_cast<size_t>(n * n_heads * d_v),
+        op,
+        "q_nope " + n_floats(q_nope.size()) + ", q_pe " + n_floats(q_pe.size()) + ", latent " +
+            n_floats(latent.size()) + ", k_pe " + n_floats(k_pe.size()) + ", out " + n_floats(out.size()) + " for " +
+            std::to_string(n) + " tokens");
+  check_batch(batch, cache, rank, d_rope, op);
+  check_mla_kvb(kv_b, n_heads, d_nope, d_v, rank, op);
+  return rank;
+}
+
+}  // namespace schwarm::backend_detail

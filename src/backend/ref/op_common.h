@@ -57,3 +57,29 @@ void mla_head_weights(const MlaKvB& kv_b, int64_t h, int64_t d_nope, int64_t d_v
                       float* w_uv, std::vector<float>& scratch);
 
 }  // namespace schwarm::backend_detail
+
+// Argument checks of each op, shared so every backend rejects exactly the same calls. Each
+// throws Error("OP: ...") naming the shapes, and returns the dims it derived.
+namespace schwarm::backend_detail {
+
+void check_add(std::span<const float> x, std::span<const float> y);
+Dims2 check_matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<const float> y);
+Dims2 check_embed(const TensorView& table, std::span<const int32_t> ids, std::span<const float> y);
+int64_t check_rms_norm(std::span<const float> x, const TensorView& gain, std::span<const float> y);  // row dim
+void check_rope_args(std::span<const float> x, int64_t n_heads, int64_t head_dim, std::span<const int32_t> pos,
+                     const RopeSpec& rope);
+// Returns the intermediate size; `hidden` < 0: taken from the weights.
+int64_t check_ffn_weights(const FfnWeights& w, int64_t hidden, const char* op);
+int64_t check_ffn(const FfnWeights& w, std::span<const float> x, int64_t n, std::span<const float> y);
+// Checks spec, router, every expert and shared expert, x and y; returns hidden.
+int64_t check_moe_args(const MoeWeights& w, const MoeSpec& spec, std::span<const float> x, int64_t n,
+                       std::span<const float> y);
+void check_attention(std::span<const float> q, std::span<const float> k, std::span<const float> v, int64_t n_heads,
+                     int64_t n_kv_heads, int64_t head_dim, const BatchLayout& batch, const KvLayerCache& cache,
+                     std::span<const float> out);
+// Returns kv_lora_rank (the cache's k width).
+int64_t check_mla(std::span<const float> q_nope, std::span<const float> q_pe, std::span<const float> latent,
+                  std::span<const float> k_pe, const MlaKvB& kv_b, int64_t n_heads, int64_t d_nope, int64_t d_rope,
+                  int64_t d_v, const BatchLayout& batch, const KvLayerCache& cache, std::span<const float> out);
+
+}  // namespace schwarm::backend_detail

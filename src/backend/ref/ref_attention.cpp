@@ -25,17 +25,8 @@ void softmax(std::vector<double>& s) {
 void RefBackend::attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
                            int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale,
                            const BatchLayout& batch, KvLayerCache& cache, std::span<float> out) {
-  const char* op = "attention";
-  check(n_heads > 0 && n_kv_heads > 0 && head_dim > 0 && n_heads % n_kv_heads == 0, op,
-        std::to_string(n_heads) + " heads over " + std::to_string(n_kv_heads) + " kv heads of dim " +
-            std::to_string(head_dim));
+  check_attention(q, k, v, n_heads, n_kv_heads, head_dim, batch, cache, out);
   const int64_t n = batch.n_tokens, kvw = n_kv_heads * head_dim, qw = n_heads * head_dim;
-  check(q.size() == static_cast<size_t>(n * qw) && out.size() == q.size() && k.size() == static_cast<size_t>(n * kvw) &&
-            v.size() == k.size(),
-        op,
-        "q " + std::to_string(q.size()) + ", k " + std::to_string(k.size()) + ", v " + std::to_string(v.size()) +
-            ", out " + std::to_string(out.size()) + " floats for " + std::to_string(n) + " tokens");
-  check_batch(batch, cache, kvw, kvw, op);
   for (int64_t t = 0; t < n; ++t) {
     const int64_t slot = cache_slot(batch, batch.seq[static_cast<size_t>(t)], batch.pos[static_cast<size_t>(t)]);
     for (int64_t i = 0; i < kvw; ++i) {
@@ -71,20 +62,8 @@ void RefBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
                                std::span<const float> latent, std::span<const float> k_pe, const MlaKvB& kv_b,
                                int64_t n_heads, int64_t d_nope, int64_t d_rope, int64_t d_v, float scale,
                                const BatchLayout& batch, KvLayerCache& cache, std::span<float> out) {
-  const char* op = "mla_attention";
-  const int64_t n = batch.n_tokens, rank = cache.k_width;
-  check(n_heads > 0 && d_nope > 0 && d_rope >= 0 && d_v > 0 && rank > 0, op,
-        "dims H " + std::to_string(n_heads) + ", d_nope " + std::to_string(d_nope) + ", d_rope " +
-            std::to_string(d_rope) + ", d_v " + std::to_string(d_v) + ", rank " + std::to_string(rank));
-  check(q_nope.size() == static_cast<size_t>(n * n_heads * d_nope) &&
-            q_pe.size() == static_cast<size_t>(n * n_heads * d_rope) && latent.size() == static_cast<size_t>(n * rank) &&
-            k_pe.size() == static_cast<size_t>(n * d_rope) && out.size() == static_cast<size_t>(n * n_heads * d_v),
-        op,
-        "q_nope " + std::to_string(q_nope.size()) + ", q_pe " + std::to_string(q_pe.size()) + ", latent " +
-            std::to_string(latent.size()) + ", k_pe " + std::to_string(k_pe.size()) + ", out " +
-            std::to_string(out.size()) + " floats for " + std::to_string(n) + " tokens");
-  check_batch(batch, cache, rank, d_rope, op);
-  check_mla_kvb(kv_b, n_heads, d_nope, d_v, rank, op);
+  const int64_t n = batch.n_tokens;
+  const int64_t rank = check_mla(q_nope, q_pe, latent, k_pe, kv_b, n_heads, d_nope, d_rope, d_v, batch, cache, out);
   for (int64_t t = 0; t < n; ++t) {
     const int64_t slot = cache_slot(batch, batch.seq[static_cast<size_t>(t)], batch.pos[static_cast<size_t>(t)]);
     for (int64_t i = 0; i < rank; ++i)

@@ -11,36 +11,21 @@ using namespace backend_detail;
 
 std::unique_ptr<Backend> make_ref_backend() { return std::make_unique<RefBackend>(); }
 
-const std::vector<float>& RefBackend::dense(const TensorView& w) {
-  std::lock_guard lock(mu_);
-  auto key = std::make_tuple(w.data.data(), w.data.size(), w.type);
-  auto it = dense_.find(key);
-  if (it != dense_.end()) return it->second;
+std::vector<float> RefBackend::dense(const TensorView& w) {
   std::vector<float> f(static_cast<size_t>(w.numel()));
   type_traits(w.type).dequantize(w.data.data(), f.data(), w.numel());
-  return dense_.emplace(key, std::move(f)).first->second;
+  return f;
 }
 
 void RefBackend::embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) {
-  const Dims2 d = weight_dims(table, "embed");
-  check(y.size() == ids.size() * static_cast<size_t>(d.cols), "embed",
-        "output of " + std::to_string(y.size()) + " floats for " + std::to_string(ids.size()) + " ids of width " +
-            std::to_string(d.cols));
-  for (size_t i = 0; i < ids.size(); ++i) {
-    check(ids[i] >= 0 && ids[i] < d.rows, "embed",
-          "id " + std::to_string(ids[i]) + " outside the table's " + std::to_string(d.rows) + " rows");
+  const Dims2 d = check_embed(table, ids, y);
+  for (size_t i = 0; i < ids.size(); ++i)
     dequantize_rows(table, ids[i], 1, d.cols, y.data() + i * static_cast<size_t>(d.cols));
-  }
 }
 
 void RefBackend::rms_norm(std::span<const float> x, const TensorView& gain, float eps, std::span<float> y) {
-  const int64_t dim = gain.numel();
-  check(dim > 0 && x.size() % static_cast<size_t>(dim) == 0 && y.size() == x.size(), "rms_norm",
-        "x of " + std::to_string(x.size()) + " floats, y of " + std::to_string(y.size()) + ", gain " +
-            shape_str(gain.shape));
-  check(type_traits(gain.type).dequantize != nullptr && dim % type_traits(gain.type).block_size == 0, "rms_norm",
-        "gain of type " + std::string(tensor_type_name(gain.type)) + " cannot be dequantized");
-  const std::vector<float>& g = dense(gain);
+  const int64_t dim = check_rms_norm(x, gain, y);
+  const std::vector<float> g = dense(gain);
   const size_t rows = x.size() / static_cast<size_t>(dim);
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x.data() + r * static_cast<size_t>(dim);
@@ -53,16 +38,13 @@ void RefBackend::rms_norm(std::span<const float> x, const TensorView& gain, floa
 }
 
 void RefBackend::add(std::span<const float> x, std::span<float> y) {
-  check(x.size() == y.size(), "add", "x of " + std::to_string(x.size()) + " floats, y of " + std::to_string(y.size()));
+  check_add(x, y);
   for (size_t i = 0; i < x.size(); ++i) y[i] += x[i];
 }
 
 void RefBackend::rope(std::span<float> x, int64_t n_heads, int64_t head_dim, std::span<const int32_t> pos,
                       const RopeSpec& rope) {
-  check_rope(rope, head_dim, "rope");
-  check(x.size() == pos.size() * static_cast<size_t>(n_heads * head_dim), "rope",
-        "x of " + std::to_string(x.size()) + " floats for " + std::to_string(pos.size()) + " tokens x " +
-            std::to_string(n_heads) + " heads x " + std::to_string(head_dim));
+  check_rope_args(x, n_heads, head_dim, pos, rope);
   const int64_t half = rope.rot_dim / 2;
   for (size_t t = 0; t < pos.size(); ++t) {
     for (int64_t h = 0; h < n_heads; ++h) {

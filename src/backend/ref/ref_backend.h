@@ -1,11 +1,10 @@
 #pragma once
-// The reference backend: plain scalar loops, double accumulation, every weight dequantized once to
-// f32 with the registry's routine and cached by its data pointer. Slow, single-threaded and meant
-// to be obviously right: it defines what every other backend must compute (parity suite).
+// The reference backend: plain scalar loops, double accumulation, every weight dequantized to f32
+// with the registry's routine at each call. Slow, single-threaded and meant to be obviously right:
+// it defines what every other backend must compute (parity suite). It keeps no weight cache on
+// purpose: a cache keyed by data pointer goes stale when a test frees a weight and the next one is
+// allocated at the same address, and ref must never be the thing that is wrong.
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <tuple>
 #include <vector>
 
 #include "backend/backend.h"
@@ -33,12 +32,8 @@ class RefBackend final : public Backend {
                      std::span<float> out) override;
 
  private:
-  // The whole weight [rows, cols] as f32, dequantized on first use. Keyed by (data pointer, bytes,
-  // type): a weight never changes while the backend lives.
-  const std::vector<float>& dense(const TensorView& w);
-
-  std::mutex mu_;
-  std::map<std::tuple<const uint8_t*, size_t, TensorType>, std::vector<float>> dense_;
+  // The whole weight as f32 (numel values).
+  static std::vector<float> dense(const TensorView& w);
 };
 
 }  // namespace schwarm

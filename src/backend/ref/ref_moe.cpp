@@ -11,14 +11,7 @@ using namespace backend_detail;
 
 void RefBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const float> x, int64_t n,
                      std::span<float> y) {
-  check_moe(w, spec, "moe");
-  const Dims2 r = weight_dims(w.router, "moe");
-  const int64_t hidden = r.cols;
-  check(r.rows == spec.n_experts, "moe",
-        "router " + shape_str(w.router.shape) + " for " + std::to_string(spec.n_experts) + " experts");
-  check(n >= 0 && x.size() == static_cast<size_t>(n * hidden) && y.size() == x.size(), "moe",
-        "x of " + std::to_string(x.size()) + ", y of " + std::to_string(y.size()) + " floats for n = " +
-            std::to_string(n) + " and hidden " + std::to_string(hidden));
+  const int64_t hidden = check_moe_args(w, spec, x, n, y);
   const std::vector<float> bias = selection_bias(w, spec);
   const auto H = static_cast<size_t>(hidden);
   std::vector<float> logits(static_cast<size_t>(spec.n_experts)), e_out(H);
