@@ -9,6 +9,7 @@
 #include "core/utf8.h"
 #include "schwarm/error.h"
 #include "text/byte_unicode.h"
+#include "text/normalize.h"
 #include "text/spm.h"
 #include "text/text_utf8.h"
 #include "text/tokenizer_impl.h"
@@ -56,22 +57,31 @@ void Tokenizer::Impl::finalize() {
   attrs.resize(texts.size(), TokenAttr::Normal);
   lstrip.resize(texts.size(), 0);
   rstrip.resize(texts.size(), 0);
+  normalized.resize(texts.size(), 0);
   for (int b = 0; b < 256; ++b) {
     const uint8_t byte = static_cast<uint8_t>(b);
     byte_token[b] = algo == BpeAlgo::ByteLevel ? find(text::byte_to_unicode(byte)) : find(byte_token_text(byte));
   }
   max_token_bytes = 0;
   pieces.resize(texts.size());
-  std::vector<text::SpecialToken> special;
+  std::vector<text::SpecialToken> special, special_normalized;
   for (size_t i = 0; i < texts.size(); ++i) {
     max_token_bytes = std::max(max_token_bytes, texts[i].size());
     pieces[i] = make_piece(static_cast<TokenId>(i));
     const TokenAttr a = attrs[i];
-    if (a == TokenAttr::Control || a == TokenAttr::UserDefined || a == TokenAttr::Unknown)
-      special.push_back({texts[i], static_cast<TokenId>(i), a == TokenAttr::UserDefined, lstrip[i] != 0,
-                         rstrip[i] != 0});
+    if (a != TokenAttr::Control && a != TokenAttr::UserDefined && a != TokenAttr::Unknown) continue;
+    text::SpecialToken t{texts[i], static_cast<TokenId>(i), a == TokenAttr::UserDefined, lstrip[i] != 0,
+                         rstrip[i] != 0};
+    if (normalized[i]) {
+      // Matched in normalized text, so its content is normalized too (as `tokenizers` does).
+      if (nfc) t.text = text::nfc(t.text);
+      special_normalized.push_back(std::move(t));
+    } else {
+      special.push_back(std::move(t));
+    }
   }
   specials = text::SpecialTokenMatcher(std::move(special));
+  specials_normalized = text::SpecialTokenMatcher(std::move(special_normalized));
   spm_split_at_spaces = algo == BpeAlgo::SpmScores;
   const std::string_view sp = text::kSpmSpace;
   for (size_t i = 0; i < texts.size() && spm_split_at_spaces; ++i) {
@@ -79,11 +89,33 @@ void Tokenizer::Impl::finalize() {
     for (size_t p = t.find(sp, 1); p != std::string_view::npos; p = t.find(sp, p + 1))
       if (p < sp.size() || t.substr(p - sp.size(), sp.size()) != sp) spm_split_at_spaces = false;
   }
+  if (eog_from_loader) return;
   eog.clear();
   for (TokenId id : {eos, eot, eom})
     if (id >= 0) eog.push_back(id);
   for (size_t i = 0; i < texts.size(); ++i)
     if (attrs[i] == TokenAttr::Control && is_eog_text(texts[i])) eog.push_back(static_cast<TokenId>(i));
+}
+
+void Tokenizer::Impl::encode_raw(std::string_view raw, bool parse_special, std::vector<TokenId>& out) const {
+  if (!nfc && specials_normalized.tokens().empty()) {
+    encode_fragment(raw, out);
+    return;
+  }
+  std::string normal;
+  std::string_view text = raw;
+  if (nfc) {
+    normal = text::nfc(raw);
+    text = normal;
+  }
+  std::vector<text::Fragment> fragments;
+  specials_normalized.split(text, parse_special, fragments);
+  for (const auto& f : fragments) {
+    if (f.id >= 0)
+      out.push_back(f.id);
+    else
+      encode_fragment(f.text, out);
+  }
 }
 
 std::string Tokenizer::Impl::make_piece(TokenId id) const {
@@ -263,7 +295,7 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special, 
     if (f.id >= 0)
       out.push_back(f.id);
     else
-      m.encode_fragment(f.text, out);
+      m.encode_raw(f.text, parse_special, out);
   }
   if (add_special && m.add_eos && m.eos >= 0) out.push_back(m.eos);
   return out;

@@ -51,7 +51,9 @@ class Tokenizer {
   TokenId eos_id() const;  // -1 when none
   bool add_bos() const;
   bool add_eos() const;
-  bool is_end_of_generation(TokenId id) const;  // eos, eot, eom, ...
+  // eos, eot, eom and, for GGUF, every token llama.cpp counts as end of generation by its text
+  // ("<|im_end|>", "<|endoftext|>", "</s>", FIM pad/repo/file-separator, ...).
+  bool is_end_of_generation(TokenId id) const;
   std::string bos_token() const;  // text of bos ("" when none)
   std::string eos_token() const;
   // SentencePiece style: encode puts "▁" before text, and decode drops the first piece's leading

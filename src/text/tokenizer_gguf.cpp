@@ -1,6 +1,8 @@
 // Loading a tokenizer from GGUF tokenizer.ggml.* metadata, as llama.cpp reads it.
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <string_view>
 
 #include "schwarm/error.h"
 #include "text/tokenizer.h"
@@ -39,6 +41,120 @@ std::string get_string(const GgufMetadata& md, const std::string& key, const std
   const std::string* s = v->as_string();
   if (!s) throw FileError(source, key + " is not a string");
   return *s;
+}
+
+
+// llama.cpp decides some token types by their text when it loads a GGUF vocabulary, whatever
+// tokenizer.ggml.token_type says. The texts below are the ones its loader recognises.
+
+// Fill-in-the-middle roles. A role whose id the file does not give is found by text, and that one
+// token is made CONTROL; pad/rep/sep (given or found) also end generation.
+struct FimRole {
+  const char* id_key;         // tokenizer.ggml.*_token_id
+  const char* old_id_key;     // deprecated key for the same role, or nullptr
+  std::vector<std::string_view> texts;
+  bool ends_generation;
+};
+
+const std::array<FimRole, 6>& fim_roles() {
+  static const std::array<FimRole, 6> roles = {{
+      {"tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id",
+       {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>",
+        "<|prefix|>"},
+       false},
+      {"tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id",
+       {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>",
+        "<|suffix|>"},
+       false},
+      {"tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id",
+       {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>",
+        "<|middle|>"},
+       false},
+      {"tokenizer.ggml.fim_pad_token_id", nullptr, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"}, true},
+      {"tokenizer.ggml.fim_rep_token_id", nullptr,
+       {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"}, true},
+      {"tokenizer.ggml.fim_sep_token_id", nullptr, {"<|file_sep|>"}, true},
+  }};
+  return roles;
+}
+
+// Tokens that end generation by their text; each is made CONTROL.
+constexpr std::array<std::string_view, 22> kEogTexts = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>",
+    "[e~["};
+
+// Tokens llama.cpp always shows as text (gpt-oss): USER_DEFINED whatever the file says.
+constexpr std::array<std::string_view, 4> kUserDefinedTexts = {"<|channel|>", "<|message|>", "<|start|>",
+                                                                "<|constrain|>"};
+
+template <size_t N>
+bool one_of(std::string_view t, const std::array<std::string_view, N>& list) {
+  return std::find(list.begin(), list.end(), t) != list.end();
+}
+
+// Applies llama.cpp's text-based token types and builds the end-of-generation set. Runs after
+// index_texts() and after bos/eos/eot/eom are read. Where several texts of one FIM role are in
+// the vocabulary, llama.cpp takes whichever its hash map yields first; we take the lowest id.
+void apply_llama_cpp_text_rules(Tokenizer::Impl& m, const GgufMetadata& md, const std::string& source) {
+  const auto n = static_cast<TokenId>(m.texts.size());
+  // The id text_to_id holds for `text` (the last duplicate), as llama.cpp's token_to_id.
+  auto lookup = [&](std::string_view text) { return m.find(text); };
+  auto indexed = [&](TokenId id) { return lookup(m.texts[static_cast<size_t>(id)]) == id; };
+
+  std::vector<TokenId> eog;
+  auto add_eog = [&](TokenId id) {
+    if (id >= 0 && id < n && std::find(eog.begin(), eog.end(), id) == eog.end()) eog.push_back(id);
+  };
+  for (const FimRole& role : fim_roles()) {
+    TokenId id = -1;
+    bool given = false;
+    for (const char* key : {role.id_key, role.old_id_key}) {
+      if (!key) continue;
+      if (auto v = get_int(md, key, source); v && *v >= 0 && *v < n) {
+        id = static_cast<TokenId>(*v);
+        given = true;
+      }
+    }
+    if (!given) {
+      for (TokenId i = 0; i < n && id < 0; ++i)
+        if (indexed(i) && std::find(role.texts.begin(), role.texts.end(), m.texts[static_cast<size_t>(i)]) !=
+                              role.texts.end())
+          id = i;
+      if (id >= 0) m.attrs[static_cast<size_t>(id)] = TokenAttr::Control;
+    }
+    if (role.ends_generation) add_eog(id);
+  }
+  for (TokenId i = 0; i < n; ++i) {
+    if (!indexed(i) || !one_of(m.texts[static_cast<size_t>(i)], kEogTexts)) continue;
+    add_eog(i);
+    m.attrs[static_cast<size_t>(i)] = TokenAttr::Control;
+  }
+  for (std::string_view t : kUserDefinedTexts)
+    if (TokenId id = lookup(t); id >= 0) m.attrs[static_cast<size_t>(id)] = TokenAttr::UserDefined;
+  for (TokenId id : {m.eos, m.eot, m.eom}) add_eog(id);
+
+  auto eog_with_text = [&](std::string_view t) {
+    for (TokenId id : eog)
+      if (m.texts[static_cast<size_t>(id)] == t) return id;
+    return TokenId{-1};
+  };
+  // gpt-oss / solar-open: "<|end|>" ends a message, not the generation.
+  const bool has_call = eog_with_text("<|call|>") >= 0 || eog_with_text("<|calls|>") >= 0;
+  if (const TokenId end = eog_with_text("<|end|>");
+      end >= 0 && has_call && (eog_with_text("<|return|>") >= 0 || eog_with_text("<|flush|>") >= 0)) {
+    std::erase(eog, end);
+    m.attrs[static_cast<size_t>(end)] = TokenAttr::UserDefined;
+  }
+  // Gemma 4, PLaMo: "</s>" is an ordinary token there.
+  if (const TokenId s = eog_with_text("</s>");
+      s >= 0 && (eog_with_text("<|tool_response>") >= 0 || eog_with_text("<|plamo:eos|>") >= 0)) {
+    std::erase(eog, s);
+    m.attrs[static_cast<size_t>(s)] = TokenAttr::Normal;
+  }
+  m.eog = std::move(eog);
+  m.eog_from_loader = true;
 }
 
 }  // namespace
@@ -145,6 +261,7 @@ Tokenizer Tokenizer::from_gguf(const GgufMetadata& md, const std::string& source
   if (auto b = get_bool(md, "tokenizer.ggml.add_bos_token", source)) m->add_bos = *b;
   if (auto b = get_bool(md, "tokenizer.ggml.add_eos_token", source)) m->add_eos = *b;
   if (auto b = get_bool(md, "tokenizer.ggml.add_space_prefix", source)) m->add_space_prefix = *b;
+  apply_llama_cpp_text_rules(*m, md, source);
 
   // GGUF has no lstrip/rstrip flags; llama.cpp sets them by model name.
   std::string name = get_string(md, "general.name", source);

@@ -34,6 +34,7 @@ struct TextPipeline {
   bool byte_level = false;
   bool escape_whitespace = false;
   bool add_space_prefix = false;
+  bool nfc = false;
 };
 
 void read_normalizer(const json& n, const std::string& where, TextPipeline& p) {
@@ -42,7 +43,7 @@ void read_normalizer(const json& n, const std::string& where, TextPipeline& p) {
   if (type == "Sequence") {
     for (const auto& s : n.value("normalizers", json::array())) read_normalizer(s, where, p);
   } else if (type == "NFC") {
-    // Text is taken as given; callers pass NFC text (nearly all text is).
+    p.nfc = true;
   } else if (type == "Prepend" && n.value("prepend", "") == "\xE2\x96\x81") {
     p.add_space_prefix = true;
   } else if (type == "Replace" && n.contains("pattern") && n["pattern"].is_object() &&
@@ -142,6 +143,7 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   m->attrs.assign(n, TokenAttr::Unused);
   m->lstrip.assign(n, 0);
   m->rstrip.assign(n, 0);
+  m->normalized.assign(n, 0);
   for (const auto& [text, id] : model["vocab"].items()) {
     const TokenId i = id.get<TokenId>();
     if (m->attrs[i] != TokenAttr::Unused) throw FileError(where, "token id " + std::to_string(i) + " is used twice");
@@ -156,6 +158,7 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   m->kind = pipe.byte_level ? TokenizerKind::BytePairBpe : TokenizerKind::SentencePieceBpe;
   m->escape_whitespace = pipe.escape_whitespace;
   m->add_space_prefix = pipe.add_space_prefix;
+  m->nfc = pipe.nfc;
   m->byte_fallback = model.value("byte_fallback", false) || pipe.byte_level;
   m->ignore_merges = model.value("ignore_merges", false);
   try {
@@ -172,7 +175,9 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   for (const auto& a : added) {
     const TokenId i = a["id"].get<TokenId>();
     m->texts[i] = a["content"].get<std::string>();
-    m->attrs[i] = a.value("special", false) ? TokenAttr::Control : TokenAttr::UserDefined;
+    const bool special = a.value("special", false);
+    m->attrs[i] = special ? TokenAttr::Control : TokenAttr::UserDefined;
+    m->normalized[i] = a.value("normalized", !special);  // the default of `tokenizers`' AddedToken
     m->lstrip[i] = a.value("lstrip", false);
     m->rstrip[i] = a.value("rstrip", false);
   }

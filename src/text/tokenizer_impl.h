@@ -35,11 +35,16 @@ struct Tokenizer::Impl {
   std::vector<TokenAttr> attrs;
   std::vector<float> scores;  // SpmScores only
   std::vector<uint8_t> lstrip, rstrip;
+  // tokenizer.json: added tokens with "normalized": true are matched in the normalized text,
+  // the others in the raw text before normalizing (as Hugging Face `tokenizers` does).
+  std::vector<uint8_t> normalized;
   std::unordered_map<std::string, TokenId, TextHash, std::equal_to<>> text_to_id;
   text::BpeMerges merges;
   text::PreTokenizer pre;
-  text::SpecialTokenMatcher specials;
+  text::SpecialTokenMatcher specials;             // matched in the raw text
+  text::SpecialTokenMatcher specials_normalized;  // matched after normalizing (tokenizer.json only)
 
+  bool nfc = false;                 // tokenizer.json NFC normalizer (never for GGUF, as llama.cpp)
   bool ignore_merges = false;       // a word that is a token is taken whole (Llama 3)
   bool byte_fallback = true;        // unknown characters become <0xXX> tokens
   bool escape_whitespace = false;   // " " -> "▁" before tokenizing (SentencePiece style)
@@ -52,6 +57,7 @@ struct Tokenizer::Impl {
   TokenId bos = -1, eos = -1, unk = -1, eot = -1, eom = -1;
   bool add_bos = false, add_eos = false;
   std::vector<TokenId> eog;
+  bool eog_from_loader = false;  // the loader filled eog (GGUF: llama.cpp's rules); finalize keeps it
 
   // Filled by finalize().
   std::array<TokenId, 256> byte_token{};  // ByteLevel: the token of each byte; else <0xXX>
@@ -70,6 +76,8 @@ struct Tokenizer::Impl {
   // Builds the byte table, the decode pieces, the special-token matcher and the EOG set.
   void finalize();
 
+  // Raw text between special tokens: normalizes, matches normalized added tokens, encodes the rest.
+  void encode_raw(std::string_view text, bool parse_special, std::vector<TokenId>& out) const;
   void encode_fragment(std::string_view text, std::vector<TokenId>& out) const;
   void encode_word(std::string_view word, std::vector<TokenId>& out) const;
   void push_bytes(std::string_view bytes, std::vector<TokenId>& out) const;

@@ -344,3 +344,45 @@ TEST(TokenizerApi, OutOfRangeIdsThrow) {
 }
 
 }  // namespace
+
+// GGUF: llama.cpp makes end-of-generation-looking and FIM tokens CONTROL by their text, whatever
+// tokenizer.ggml.token_type says; tokenizer.json keeps the file's (and `tokenizers`') view.
+TEST(TokenizerGgufTextRules, EogAndFimTokensBecomeControl) {
+  const fs::path qwen2 = kModels / "ggml-vocab-qwen2.gguf";
+  const fs::path coder = kModels / "ggml-vocab-deepseek-coder.gguf";
+  if (!fs::exists(qwen2) || !fs::exists(coder)) GTEST_SKIP() << "llama.cpp vocabs missing";
+  const Tokenizer q = Tokenizer::open(qwen2.string());
+  EXPECT_EQ(q.encode("a</s>", false, true), (std::vector<TokenId>{64, 128247}));
+  EXPECT_NE(q.encode("a</s>", false, false), (std::vector<TokenId>{64, 128247}));
+  EXPECT_EQ(q.token_attr(128247), schwarm::TokenAttr::Control);
+  EXPECT_TRUE(q.is_end_of_generation(128247));
+  const TokenId im_end = q.encode("<|im_end|>", false, true).at(0);
+  EXPECT_TRUE(q.is_end_of_generation(im_end));
+  EXPECT_FALSE(q.is_end_of_generation(64));
+
+  const Tokenizer c = Tokenizer::open(coder.string());
+  for (TokenId id : {32015, 32016, 32017}) {
+    EXPECT_EQ(c.token_attr(id), schwarm::TokenAttr::Control) << c.token_text(id);
+    const std::string& text = c.token_text(id);
+    const auto plain = c.encode(text, false, false);
+    EXPECT_NE(plain, std::vector<TokenId>{id}) << text;
+    EXPECT_EQ(c.encode(text, false, true), std::vector<TokenId>{id}) << text;
+  }
+}
+
+// tokenizer.json "normalizer": {"type": "NFC"} is applied (GGUF input is not normalized, as llama.cpp).
+TEST(TokenizerHf, NfcNormalizerIsApplied) {
+  const fs::path dir = fs::path(kModels).parent_path().parent_path() / "tokenizer-json" / "qwen2";
+  const fs::path gguf = kModels / "ggml-vocab-qwen2.gguf";
+  if (!fs::exists(dir / "tokenizer.json") || !fs::exists(gguf))
+    GTEST_SKIP() << "run tools/fixtures/gguf_vocab_to_tokenizer_json.py";
+  const Tokenizer hf = Tokenizer::open(dir.string());
+  EXPECT_EQ(hf.encode(" e\xCC\x81", false, true), std::vector<TokenId>{3958});
+  EXPECT_EQ(hf.encode(" \xC3\xA9", false, true), std::vector<TokenId>{3958});
+  // Special tokens (normalized: false) are matched in the raw text; the text around them is normalized.
+  const auto ids = hf.encode("<|im_start|> e\xCC\x81<|im_end|>", false, true);
+  ASSERT_EQ(ids.size(), 3u) << show(ids);
+  EXPECT_EQ(ids[1], 3958);
+  const Tokenizer g = Tokenizer::open(gguf.string());
+  EXPECT_EQ(g.encode(" e\xCC\x81", false, true), (std::vector<TokenId>{384, 53839}));
+}

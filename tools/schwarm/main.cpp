@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   schwarm::cli::add_inspect(app, run);
   schwarm::cli::add_generate(app, run);
   schwarm::cli::add_logits(app, run);
+  schwarm::cli::add_tokenize(app, run);
   schwarm::cli::add_template(app, run);
   try {
     app.parse(argc, argv);

@@ -21,6 +21,7 @@ void add_logits(CLI::App& app, Runner& run);
 // bad item); backend "ref" or "cpu".
 std::vector<int32_t> parse_ids(const std::string& text);
 std::unique_ptr<Backend> make_backend_by_name(const std::string& name, int threads);
+void add_tokenize(CLI::App& app, Runner& run);
 void add_template(CLI::App& app, Runner& run);
 
 }  // namespace schwarm::cli
