@@ -86,9 +86,7 @@ class DeepSeekModel final : public Model {
 
   const ModelConfig& config() const override { return c_; }
 
-  std::vector<KvLayerSpec> kv_layout() const override {
-    return std::vector<KvLayerSpec>(static_cast<size_t>(c_.num_layers), KvLayerSpec{c_.kv_lora_rank, c_.qk_rope_head_dim});
-  }
+  std::vector<KvLayerSpec> kv_layout() const override { return kv_layout_for(c_); }
 
   std::vector<float> forward(const BatchLayout& batch, std::span<const int32_t> tokens,
                              std::span<KvLayerCache> caches, Backend& be, const ForwardOptions& opt) override;

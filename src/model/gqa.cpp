@@ -79,10 +79,7 @@ class GqaModel final : public Model {
 
   const ModelConfig& config() const override { return c_; }
 
-  std::vector<KvLayerSpec> kv_layout() const override {
-    const int64_t w = c_.num_kv_heads * c_.head_dim;
-    return std::vector<KvLayerSpec>(static_cast<size_t>(c_.num_layers), KvLayerSpec{w, w});
-  }
+  std::vector<KvLayerSpec> kv_layout() const override { return kv_layout_for(c_); }
 
   std::vector<float> forward(const BatchLayout& batch, std::span<const int32_t> tokens,
                              std::span<KvLayerCache> caches, Backend& be, const ForwardOptions& opt) override;

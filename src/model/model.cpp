@@ -108,4 +108,10 @@ std::vector<float> run_decoder(const ModelConfig& c, const DecoderWeights& w,
   return logits;
 }
 
+std::vector<KvLayerSpec> kv_layout_for(const ModelConfig& c) {
+  const KvLayerSpec s = c.mla ? KvLayerSpec{c.kv_lora_rank, c.qk_rope_head_dim}
+                              : KvLayerSpec{c.num_kv_heads * c.head_dim, c.num_kv_heads * c.head_dim};
+  return std::vector<KvLayerSpec>(static_cast<size_t>(std::max<int64_t>(0, c.num_layers)), s);
+}
+
 }  // namespace schwarm

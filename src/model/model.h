@@ -21,6 +21,12 @@ struct KvLayerSpec {
   int64_t v_width = 0;
 };
 
+// What each layer's cache slot holds for a model of this config, in floats: MLA (DeepSeek) keeps
+// the latent (kv_lora_rank) as k and the rope key (qk_rope_head_dim) as v; GQA keeps
+// num_kv_heads * head_dim for k and for v. Every family's kv_layout() returns this, and the KV
+// cache and `schwarm inspect` size themselves from it.
+std::vector<KvLayerSpec> kv_layout_for(const ModelConfig& config);
+
 // Called with every named intermediate when set (for layer-by-layer diffs against transformers):
 // name ("embed", "layer_out", "final_norm", "logits", ...), layer (-1 when none), a row-major
 // [rows, cols] buffer. "layer_out" of layer L is transformers' hidden_states[L + 1].

@@ -9,12 +9,6 @@
 
 namespace schwarm {
 
-std::vector<KvLayerSpec> kv_layout_for(const ModelConfig& c) {
-  const KvLayerSpec s = c.mla ? KvLayerSpec{c.kv_lora_rank, c.qk_rope_head_dim}
-                              : KvLayerSpec{c.num_kv_heads * c.head_dim, c.num_kv_heads * c.head_dim};
-  return std::vector<KvLayerSpec>(static_cast<size_t>(std::max<int64_t>(0, c.num_layers)), s);
-}
-
 int64_t kv_bytes_per_token(std::span<const KvLayerSpec> layout) {
   int64_t b = 0;
   for (const KvLayerSpec& s : layout) b += (s.k_width + s.v_width) * static_cast<int64_t>(sizeof(float));

@@ -16,11 +16,6 @@ namespace schwarm {
 
 struct ModelConfig;
 
-// What each layer's cache slot holds for a model of this config, in floats: MLA (DeepSeek) keeps
-// the latent (kv_lora_rank) as k and the rope key (qk_rope_head_dim) as v; GQA keeps
-// num_kv_heads * head_dim for k and for v. The models' kv_layout() give the same (kv_cache_test
-// and cli_inspect_test check it).
-std::vector<KvLayerSpec> kv_layout_for(const ModelConfig& config);
 // Bytes one token position takes across all layers of such a layout (f32 cache).
 int64_t kv_bytes_per_token(std::span<const KvLayerSpec> layout);
 // kv_bytes_per_token(kv_layout_for(config)): what `schwarm inspect` shows.
