@@ -1,6 +1,7 @@
 // Model registry: config from a checkpoint, family -> implementation.
 #include "model/model.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
