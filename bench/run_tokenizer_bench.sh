@@ -2,7 +2,7 @@
 # Tokenizer encode throughput: ours (bench/tokenizer_bench.cpp) vs the Python `tokenizers` package
 # on the same ~4 MB English text and vocab, and the ratio.
 #
-#   bench/run_tokenizer_bench.sh [BUILD_DIR] [PYTHON]     (defaults: build, /work/venv/bin/python)
+#   bench/run_tokenizer_bench.sh [BUILD_DIR] [PYTHON]     (defaults: build, python3 — it needs the tokenizers package)
 #
 # Needs: a build configured with -DSCHWARM_BENCH=ON (target tokenizer_bench), the vocab GGUFs
 # (scripts/fetch-test-data.sh) and the `tokenizers` package; the tokenizer.json files are made
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${1:-build}"
-PY="${2:-/work/venv/bin/python}"
+PY="${2:-python3}"
 TEXT=.cache/bench/english-4mb.txt
 mkdir -p .cache/bench
 [ -s "$TEXT" ] || "$PY" bench/tokenizer_bench_text.py "$TEXT" 4
