@@ -1,6 +1,8 @@
 // `schwarm inspect` on checkpoints that parse but that schwarm cannot run (unknown architecture,
 // non-UTF-8 names) and on broken side files: clear words, valid JSON, never a crash.
 #include <gtest/gtest.h>
+
+#include "cli_runner.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,27 +17,12 @@
 #include "io/gguf_file.h"
 
 namespace {
+using schwarm_test::run_cli;
+using schwarm_test::RunResult;
 namespace fs = std::filesystem;
 using nlohmann::json;
 using schwarm::GgufValue;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-RunResult run_cli(const std::string& args, bool with_stderr = true) {
-  const std::string cmd = std::string(SCHWARM_CLI_PATH) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class ScratchDir {
  public:

@@ -1,6 +1,8 @@
 // Runs the `schwarm` binary as a user would: inspect on the tiny checkpoints (HF directory,
 // single shard, GGUF) and on broken input.
 #include <gtest/gtest.h>
+
+#include "cli_runner.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,26 +14,11 @@
 #include <string>
 
 namespace {
+using schwarm_test::run_cli;
+using schwarm_test::RunResult;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-RunResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(SCHWARM_CLI_PATH) + " " + args + " 2>&1";
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 const fs::path kCheckpoints = fs::path(SCHWARM_TEST_DATA_DIR) / "checkpoints";
 

@@ -1,6 +1,8 @@
 // schwarm template: renders a checkpoint's chat template (HF directory and GGUF twin alike) or a
 // .jinja file with a JSON context, printing the prompt exactly.
 #include <gtest/gtest.h>
+
+#include "cli_runner.h"
 #include <sys/wait.h>
 
 #include <array>
@@ -10,27 +12,11 @@
 #include <string>
 
 namespace {
+using schwarm_test::run_cli;
+using schwarm_test::RunResult;
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout only
-  std::string all;  // stdout and stderr
-};
-
-RunResult run_cli(const std::string& args, bool with_stderr = false) {
-  const std::string cmd = std::string(SCHWARM_CLI_PATH) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 const fs::path kCheckpoints = fs::path(SCHWARM_TEST_DATA_DIR) / "checkpoints";
 
@@ -45,9 +31,9 @@ const char* kContext = R"({"messages": [{"role": "user", "content": "Hi"}, {"rol
 
 TEST(CliTemplate, HfDirectoryAndGgufRenderTheSame) {
   const fs::path ctx = write_temp("ctx.json", kContext);
-  const RunResult hf = run_cli("template -m '" + (kCheckpoints / "tiny-deepseek-v3").string() + "' --context '" + ctx.string() + "'");
+  const RunResult hf = run_cli("template -m '" + (kCheckpoints / "tiny-deepseek-v3").string() + "' --context '" + ctx.string() + "'", false);
   const RunResult gguf =
-      run_cli("template -m '" + (kCheckpoints / "tiny-deepseek-v3-q8_0.gguf").string() + "' --context '" + ctx.string() + "'");
+      run_cli("template -m '" + (kCheckpoints / "tiny-deepseek-v3-q8_0.gguf").string() + "' --context '" + ctx.string() + "'", false);
   ASSERT_EQ(hf.exit_code, 0);
   ASSERT_EQ(gguf.exit_code, 0);
   EXPECT_EQ(hf.out, gguf.out);
@@ -59,7 +45,7 @@ TEST(CliTemplate, HfDirectoryAndGgufRenderTheSame) {
 
 TEST(CliTemplate, ContextTokensWinOverTheCheckpoints) {
   const fs::path ctx = write_temp("ctx_bos.json", R"({"messages": [{"role": "user", "content": "x"}], "bos_token": "[B]"})");
-  const RunResult r = run_cli("template -m '" + (kCheckpoints / "tiny-deepseek-v3").string() + "' --context '" + ctx.string() + "'");
+  const RunResult r = run_cli("template -m '" + (kCheckpoints / "tiny-deepseek-v3").string() + "' --context '" + ctx.string() + "'", false);
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("[B]", 0), 0u) << r.out;
 }
@@ -67,7 +53,7 @@ TEST(CliTemplate, ContextTokensWinOverTheCheckpoints) {
 TEST(CliTemplate, TemplateFilePrintsExactly) {
   const fs::path t = write_temp("t.jinja", "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{{ strftime_now('%Y') }}\n");
   const fs::path ctx = write_temp("ctx2.json", R"({"messages": [{"role": "user", "content": "é"}]})");
-  const RunResult r = run_cli("template --template '" + t.string() + "' --context '" + ctx.string() + "' --now 1768469400");
+  const RunResult r = run_cli("template --template '" + t.string() + "' --context '" + ctx.string() + "' --now 1768469400", false);
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "user: é\n2026");  // jinja2 drops one trailing newline of the template
 }
@@ -79,8 +65,8 @@ TEST(CliTemplate, ErrorsNameFileAndLine) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("bad.jinja:2: no system role"), std::string::npos) << r.out;
   const fs::path notjson = write_temp("ctx4.json", "[1, 2]");
-  EXPECT_EQ(run_cli("template --template '" + t.string() + "' --context '" + notjson.string() + "'").exit_code, 1);
-  EXPECT_NE(run_cli("template --context '" + ctx.string() + "'").exit_code, 0);
+  EXPECT_EQ(run_cli("template --template '" + t.string() + "' --context '" + notjson.string() + "'", false).exit_code, 1);
+  EXPECT_NE(run_cli("template --context '" + ctx.string() + "'", false).exit_code, 0);
 }
 
 }  // namespace

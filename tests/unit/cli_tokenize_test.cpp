@@ -4,6 +4,8 @@
 // tests/data/tokenizer/llama-tokenize-output/, made by tools/fixtures/make_tokenizer_references.py)
 // on the cached vocab GGUFs.
 #include <gtest/gtest.h>
+
+#include "cli_runner.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,26 +17,10 @@
 #include <string>
 
 namespace {
+using schwarm_test::run_cli;
+using schwarm_test::RunResult;
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-// stderr_too: merge stderr into out; otherwise stderr is dropped.
-RunResult run_cli(const std::string& args, bool stderr_too = true) {
-  const std::string cmd = std::string(SCHWARM_CLI_PATH) + " " + args + (stderr_too ? " 2>&1" : " 2>/dev/null");
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
