@@ -109,14 +109,8 @@ class GoldenGguf : public ::testing::TestWithParam<GgufParam> {
 TEST_P(GoldenGguf, PromptLogitsMatchTransformers) {
   const NpyArray ref = read_npy_f32(dir_ + "/reference/logits.npy");
   ASSERT_EQ(ref.shape, (std::vector<int64_t>{static_cast<int64_t>(prompt_.size()), vocab_}));
-  Runner r(*model_, *backend_, 4, 16);
-  const int32_t s = r.cache.add_sequence();
   std::vector<std::vector<float>> layer_out;
-  ForwardOptions fo;
-  fo.dump = [&](const std::string& name, int64_t, std::span<const float> d, int64_t, int64_t) {
-    if (name == "layer_out" || name == "embed" || name == "final_norm") layer_out.emplace_back(d.begin(), d.end());
-  };
-  const std::vector<float> logits = r.run({{s, prompt_, 0}}, fo);
+  const std::vector<float> logits = run_prompt_keeping_layers(*model_, *backend_, prompt_, layer_out);
   ASSERT_EQ(logits.size(), ref.data.size());
   const double err = max_rel_error(logits, ref.data, vocab_);
   const std::vector<int64_t> got = row_argmax(logits, vocab_), want = row_argmax(ref.data, vocab_);
@@ -126,13 +120,8 @@ TEST_P(GoldenGguf, PromptLogitsMatchTransformers) {
               GetParam().golden_case.c_str(), GetParam().type.c_str(), GetParam().backend.c_str(), err, tolerance(),
               agree, got.size());
   EXPECT_LE(err, tolerance());
-  if (err > tolerance() || std::getenv("SCHWARM_GOLDEN_LAYERS")) {  // where does it start to go wrong?
-    const NpyArray hs = read_npy_f32(dir_ + "/reference/hidden_states.npy");  // [L + 2, T, hidden]
-    const int64_t hid = hs.shape[2], per = hs.shape[1] * hid;
-    for (size_t i = 0; i < layer_out.size() && static_cast<int64_t>(i) < hs.shape[0]; ++i)
-      std::printf("  hidden_states[%zu]: max rel error %.3g\n", i,
-                  max_rel_error(layer_out[i], std::span<const float>(hs.data).subspan(i * static_cast<size_t>(per), static_cast<size_t>(per)), hid));
-  }
+  if (err > tolerance() || std::getenv("SCHWARM_GOLDEN_LAYERS"))  // where does it start to go wrong?
+    print_layer_errors(dir_, layer_out);
   if (GetParam().type == "q8_0") {
     EXPECT_GE(agree, q8_limit(GetParam().golden_case).min_top1) << "top-1 agreement over the prompt positions";
     return;

@@ -99,6 +99,28 @@ struct Param {
 };
 void PrintTo(const Param& p, std::ostream* os) { *os << p.golden_case << "/" << p.backend; }
 
+// Runs the whole prompt as one sequence and keeps the embedding, every layer's output and the
+// final norm (the rows of the reference hidden_states.npy) in layer_out.
+inline std::vector<float> run_prompt_keeping_layers(Model& model, Backend& backend, const std::vector<int32_t>& prompt,
+                                                    std::vector<std::vector<float>>& layer_out) {
+  Runner r(model, backend, 4, 16);
+  const int32_t s = r.cache.add_sequence();
+  ForwardOptions fo;
+  fo.dump = [&](const std::string& name, int64_t, std::span<const float> d, int64_t, int64_t) {
+    if (name == "layer_out" || name == "embed" || name == "final_norm") layer_out.emplace_back(d.begin(), d.end());
+  };
+  return r.run({{s, prompt, 0}}, fo);
+}
+
+// Prints the relative error of each kept layer against the reference hidden states of dir.
+inline void print_layer_errors(const std::string& dir, const std::vector<std::vector<float>>& layer_out) {
+  const NpyArray hs = read_npy_f32(dir + "/reference/hidden_states.npy");  // [L + 2, T, hidden]
+  const int64_t hid = hs.shape[2], per = hs.shape[1] * hid;
+  for (size_t i = 0; i < layer_out.size() && static_cast<int64_t>(i) < hs.shape[0]; ++i)
+    std::printf("  hidden_states[%zu]: max rel error %.3g\n", i,
+                max_rel_error(layer_out[i], std::span<const float>(hs.data).subspan(i * static_cast<size_t>(per), static_cast<size_t>(per)), hid));
+}
+
 class Golden : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
@@ -120,25 +142,13 @@ class Golden : public ::testing::TestWithParam<Param> {
 TEST_P(Golden, PromptLogitsMatchTransformers) {
   const NpyArray ref = read_npy_f32(dir_ + "/reference/logits.npy");
   ASSERT_EQ(ref.shape, (std::vector<int64_t>{static_cast<int64_t>(prompt_.size()), vocab_}));
-  Runner r(*model_, *backend_, 4, 16);
-  const int32_t s = r.cache.add_sequence();
   std::vector<std::vector<float>> layer_out;
-  ForwardOptions fo;
-  fo.dump = [&](const std::string& name, int64_t, std::span<const float> d, int64_t, int64_t) {
-    if (name == "layer_out" || name == "embed" || name == "final_norm") layer_out.emplace_back(d.begin(), d.end());
-  };
-  const std::vector<float> logits = r.run({{s, prompt_, 0}}, fo);
+  const std::vector<float> logits = run_prompt_keeping_layers(*model_, *backend_, prompt_, layer_out);
   const double err = max_rel_error(logits, ref.data, vocab_);
   std::printf("[golden] %s/%s: max relative logit error per position %.3g\n", GetParam().golden_case.c_str(),
               GetParam().backend.c_str(), err);
   EXPECT_LE(err, kTol);
-  if (err > kTol) {  // where does it start to go wrong?
-    const NpyArray hs = read_npy_f32(dir_ + "/reference/hidden_states.npy");  // [L + 2, T, hidden]
-    const int64_t hid = hs.shape[2], per = hs.shape[1] * hid;
-    for (size_t i = 0; i < layer_out.size() && static_cast<int64_t>(i) < hs.shape[0]; ++i)
-      std::printf("  hidden_states[%zu]: max rel error %.3g\n", i,
-                  max_rel_error(layer_out[i], std::span<const float>(hs.data).subspan(i * static_cast<size_t>(per), static_cast<size_t>(per)), hid));
-  }
+  if (err > kTol) print_layer_errors(dir_, layer_out);  // where does it start to go wrong?
 }
 
 TEST_P(Golden, GreedyContinuationMatches) {
