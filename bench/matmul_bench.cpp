@@ -1,66 +1,164 @@
-// cpu backend matmul per weight type: decode (n = 1, a GEMV that streams the weight once) and a
-// small prefill (n = 16). Reports weight bytes streamed per second and GFLOP/s. Compare types
-// within one run only; thread count = hardware threads unless SCHWARM_BENCH_THREADS is set.
+// cpu backend matmul and MoE per kernel table (scalar = the portable path, the old decode-to-
+// buffer + autovectorised dot; avx2; avx512), per weight type, at real MoE shapes: decode (n = 1,
+// a GEMV that streams the weight once) and prefill (n = 16, 512). Reports weight bytes streamed
+// per second and GFLOP/s. Decode cycles through copies of the weight that together exceed the L3
+// (kStreamBytes), so its figures are memory-bound as in a real model; compare tables within one
+// run (ratios), as the machine may be shared. Threads: SCHWARM_BENCH_THREADS, else all hardware
+// threads. Filter with --benchmark_filter=, e.g. 'Q4_K.*avx512'.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
-#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/kernels.h"
 #include "backend/ref/owned_weight.h"
+#include "core/tensor_type.h"
 
 namespace schwarm {
 namespace {
 
-constexpr int64_t kRows = 4096, kCols = 4096;
+constexpr size_t kStreamBytes = size_t{768} << 20;  // > the 260 MiB L3 of the test machine, with margin
 
-Backend& cpu() {
-  static std::unique_ptr<Backend> be = [] {
-    const char* t = std::getenv("SCHWARM_BENCH_THREADS");
-    return make_cpu_backend(t ? std::atoi(t) : 0);
-  }();
-  return *be;
+int threads() {
+  const char* t = std::getenv("SCHWARM_BENCH_THREADS");
+  return t ? std::atoi(t) : 0;
 }
 
-OwnedWeight make_weight(TensorType type) {
-  std::mt19937 rng(7);
-  if (type == TensorType::F8_E4M3) return OwnedWeight::random_f8_e4m3("w", {kRows, kCols}, rng);
+CpuBackend& backend(cpu::Isa isa) {
+  static std::map<cpu::Isa, std::unique_ptr<CpuBackend>> be;
+  auto& b = be[isa];
+  if (!b) b = std::make_unique<CpuBackend>(threads(), cpu::kernel_table(isa));
+  return *b;
+}
+
+std::vector<uint8_t> quantized_bytes(TensorType type, int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  if (type == TensorType::F8_E4M3) return OwnedWeight::random_f8_e4m3("w", {rows, cols}, rng).bytes;
   std::normal_distribution<float> d(0.0f, 0.02f);
-  std::vector<float> v(static_cast<size_t>(kRows * kCols));
+  std::vector<float> v(static_cast<size_t>(rows * cols));
   for (float& x : v) x = d(rng);
-  return OwnedWeight::quantized("w", type, {kRows, kCols}, v);
+  return OwnedWeight::quantized("w", type, {rows, cols}, v).bytes;
 }
 
-void BM_CpuMatmul(benchmark::State& state, TensorType type) {
+// `copies` views of one weight, at distinct addresses (bytes replicated, not re-quantized).
+struct Copies {
+  std::vector<uint8_t> bytes;
+  std::vector<TensorView> views;
+};
+Copies replicate(TensorType type, int64_t rows, int64_t cols, size_t copies, uint32_t seed = 7) {
+  const std::vector<uint8_t> one = quantized_bytes(type, rows, cols, seed);
+  Copies c;
+  c.bytes.resize(one.size() * copies);
+  for (size_t i = 0; i < copies; ++i) {
+    std::memcpy(c.bytes.data() + i * one.size(), one.data(), one.size());
+    TensorView v;
+    v.name = "w";
+    v.type = type;
+    v.shape = {rows, cols};
+    v.data = std::span<const uint8_t>(c.bytes.data() + i * one.size(), one.size());
+    c.views.push_back(v);
+  }
+  return c;
+}
+
+void BM_Matmul(benchmark::State& state, cpu::Isa isa, TensorType type, int64_t rows, int64_t cols) {
   const int64_t n = state.range(0);
-  static std::vector<std::pair<TensorType, std::unique_ptr<OwnedWeight>>> weights;
-  OwnedWeight* w = nullptr;
-  for (auto& [t, ow] : weights)
-    if (t == type) w = ow.get();
-  if (!w) w = weights.emplace_back(type, std::make_unique<OwnedWeight>(make_weight(type))).second.get();
-  std::vector<float> x(static_cast<size_t>(n * kCols), 0.5f), y(static_cast<size_t>(n * kRows));
+  const TypeTraits& tt = type_traits(type);
+  const size_t wbytes = static_cast<size_t>(rows * cols / tt.block_size) * tt.block_bytes;
+  const size_t copies = n == 1 ? std::max<size_t>(1, kStreamBytes / wbytes) : 1;
+  Copies w = replicate(type, rows, cols, copies);
+  std::vector<float> x(static_cast<size_t>(n * cols)), y(static_cast<size_t>(n * rows));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d;
+  for (float& v : x) v = d(rng);
+  CpuBackend& be = backend(isa);
+  size_t i = 0;
   for (auto _ : state) {
-    cpu().matmul(w->view, x, n, y);
+    be.matmul(w.views[i], x, n, y);
+    i = (i + 1) % copies;
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(w->bytes.size()) * state.iterations() / 1e9,
-                                                     benchmark::Counter::kIsRate);
+  state.counters["weight_GB/s"] =
+      benchmark::Counter(static_cast<double>(wbytes) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] =
-      benchmark::Counter(2.0 * kRows * kCols * n * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+      benchmark::Counter(2.0 * rows * cols * n * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
-BENCHMARK_CAPTURE(BM_CpuMatmul, F32, TensorType::F32)->Arg(1)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_CpuMatmul, BF16, TensorType::BF16)->Arg(1)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_CpuMatmul, F16, TensorType::F16)->Arg(1)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_CpuMatmul, Q8_0, TensorType::Q8_0)->Arg(1)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_CpuMatmul, Q4_0, TensorType::Q4_0)->Arg(1)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_CpuMatmul, Q4_K, TensorType::Q4_K)->Arg(1)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_CpuMatmul, Q6_K, TensorType::Q6_K)->Arg(1)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_CpuMatmul, F8_E4M3, TensorType::F8_E4M3)->Arg(1)->Arg(16)->UseRealTime();
+// A Qwen3-30B-A3B-shaped MoE layer: 128 experts of [768, 2048] gate/up and [2048, 768] down,
+// top-8, softmax + norm (348 MB of Q4_K: above the L3). Routing follows random router weights.
+void BM_MoeQwen3(benchmark::State& state, cpu::Isa isa, TensorType type) {
+  const int64_t n = state.range(0), E = 128, hidden = 2048, inter = 768;
+  static std::map<TensorType, std::pair<std::unique_ptr<Copies[]>, OwnedWeight>> cache;
+  auto& entry = cache[type];
+  if (!entry.first) {
+    entry.first.reset(new Copies[3]{replicate(type, inter, hidden, E, 1), replicate(type, inter, hidden, E, 2),
+                                    replicate(type, hidden, inter, E, 3)});
+    std::mt19937 rng(5);
+    std::normal_distribution<float> d(0.0f, 0.05f);
+    std::vector<float> r(static_cast<size_t>(E * hidden));
+    for (float& v : r) v = d(rng);
+    entry.second = OwnedWeight::quantized("router", TensorType::F32, {E, hidden}, r);
+  }
+  MoeWeights w;
+  w.router = entry.second.view;
+  for (int64_t e = 0; e < E; ++e)
+    w.experts.push_back({entry.first[0].views[e], entry.first[1].views[e], entry.first[2].views[e]});
+  MoeSpec spec;
+  spec.n_experts = E;
+  spec.top_k = 8;
+  spec.norm_topk_prob = true;
+  std::vector<float> x(static_cast<size_t>(n * hidden)), y(x.size());
+  std::mt19937 rng(9);
+  std::normal_distribution<float> d;
+  CpuBackend& be = backend(isa);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (float& v : x) v = d(rng);  // fresh tokens: fresh experts each step
+    state.ResumeTiming();
+    be.moe(w, spec, x, n, y);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["tok/s"] = benchmark::Counter(static_cast<double>(n) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+void register_all() {
+  const TensorType types[] = {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K, TensorType::Q8_0,
+                              TensorType::Q4_0, TensorType::BF16, TensorType::F16,  TensorType::F32};
+  struct Shape {
+    const char* name;
+    int64_t rows, cols;
+  };
+  const Shape shapes[] = {{"expert_up_768x2048", 768, 2048}, {"expert_down_2048x768", 2048, 768}};
+  for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512}) {
+    if (!cpu::kernel_table(isa)) continue;
+    for (const Shape& s : shapes)
+      for (TensorType t : types) {
+        const std::string name = std::string("Matmul/") + s.name + "/" + std::string(tensor_type_name(t)) + "/" +
+                                 cpu::isa_name(isa);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, isa, t, s.rows, s.cols)
+            ->Arg(1)->Arg(16)->Arg(512)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      }
+    for (TensorType t : {TensorType::Q4_K, TensorType::Q8_0}) {
+      const std::string name = std::string("MoeQwen3/") + std::string(tensor_type_name(t)) + "/" + cpu::isa_name(isa);
+      benchmark::RegisterBenchmark(name.c_str(), BM_MoeQwen3, isa, t)
+          ->Arg(1)->Arg(512)->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+  }
+}
 
 }  // namespace
 }  // namespace schwarm
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  schwarm::register_all();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/row_decode.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/ref/owned_weight.h"
@@ -42,13 +44,15 @@ struct NamedFactory {
 // gtest prints a test's parameter in its name and failures: the backend's name.
 void PrintTo(const NamedFactory& f, std::ostream* os) { *os << f.name; }
 
-// The backends held to ref. The CUDA backend joins when its target defines
+// The backends held to ref: the cpu backend once per kernel table this machine runs
+// (cpu_scalar, cpu_avx2, cpu_avx512), so every dispatch path is checked. The CUDA backend joins when its target defines
 // SCHWARM_HAVE_CUDA_BACKEND (and declares make_cuda_backend() beside make_cpu_backend()); the
 // suite then skips it at run time where no device is present (a factory returning nullptr).
 std::vector<NamedFactory> backends() {
-  std::vector<NamedFactory> b = {
-      {"cpu", [] { return make_cpu_backend(4); }},  // 4 threads even on fewer cores: exercises the pool
-  };
+  std::vector<NamedFactory> b;
+  for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512})
+    if (const cpu::KernelTable* k = cpu::kernel_table(isa))  // 4 threads even on fewer cores: exercises the pool
+      b.push_back({std::string("cpu_") + cpu::isa_name(isa), [k] { return std::make_unique<CpuBackend>(4, k); }});
 #ifdef SCHWARM_HAVE_CUDA_BACKEND
   b.push_back({"cuda", [] { return make_cuda_backend(); }});
 #endif
@@ -146,8 +150,9 @@ class Parity : public ::testing::TestWithParam<NamedFactory> {
   std::unique_ptr<Backend> ref_, be_;
 };
 
-const TensorType kWeightTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
-                                   TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::F8_E4M3};
+const TensorType kWeightTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16,
+                                   TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
+                                   TensorType::Q5_K, TensorType::Q6_K, TensorType::F8_E4M3};
 
 std::string tname(TensorType t) { return std::string(tensor_type_name(t)); }
 
@@ -156,8 +161,9 @@ TEST_P(Parity, Matmul) {
     int64_t out, in;
   };
   for (TensorType t : kWeightTypes)
-    for (Shape s : {Shape{1, 256}, Shape{37, 256}, Shape{130, 512}, Shape{300, 1024}})
-      for (int64_t n : {1, 3, 17}) {
+    // n: decode (gemv, up to cpu::kGemvMaxTokens), just past it, and past a 32-token block.
+    for (Shape s : {Shape{1, 256}, Shape{37, 256}, Shape{130, 512}, Shape{300, 1024}, Shape{67, 768}})
+      for (int64_t n : {1, 3, 4, 5, 17, 40}) {
         OwnedWeight w = weight(t, {s.out, s.in});
         const auto x = randn(static_cast<size_t>(n * s.in));
         auto a = poisoned(static_cast<size_t>(n * s.out)), b = a;
@@ -167,15 +173,22 @@ TEST_P(Parity, Matmul) {
                          "matmul " + tname(t) + " [" + std::to_string(s.out) + ", " + std::to_string(s.in) +
                              "] n=" + std::to_string(n));
       }
-  // Odd inner dims for the plain types.
-  for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16}) {
-    OwnedWeight w = weight(t, {7, 45});
-    const auto x = randn(2 * 45);
-    auto a = poisoned(14), b = a;
-    ref_->matmul(w.view, x, 2, b);
-    be_->matmul(w.view, x, 2, a);
-    expect_close_dot(a, b, abs_products_norm(w, x, 2), "matmul " + tname(t) + " [7, 45]");
-  }
+  // Odd inner dims: the plain types, and the 32-blocks with a row that is no whole 256-chunk.
+  struct Odd {
+    TensorType t;
+    int64_t in;
+  };
+  for (Odd o : {Odd{TensorType::F32, 45}, Odd{TensorType::F16, 45}, Odd{TensorType::BF16, 45},
+                Odd{TensorType::Q8_0, 96}, Odd{TensorType::Q4_0, 352}})
+    for (int64_t n : {2, 9}) {
+      OwnedWeight w = weight(o.t, {7, o.in});
+      const auto x = randn(static_cast<size_t>(n * o.in));
+      auto a = poisoned(static_cast<size_t>(7 * n)), b = a;
+      ref_->matmul(w.view, x, n, b);
+      be_->matmul(w.view, x, n, a);
+      expect_close_dot(a, b, abs_products_norm(w, x, n),
+                       "matmul " + tname(o.t) + " [7, " + std::to_string(o.in) + "] n=" + std::to_string(n));
+    }
 }
 
 TEST_P(Parity, EmbedRmsNormAdd) {
@@ -487,6 +500,30 @@ TEST(CpuRowDecode, BitExactAgainstRegistry) {
   type_traits(TensorType::F16).dequantize(all.data(), want.data(), 65536);
   cpu::decode_rows(v, 0, 1, 65536, got.data());
   EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0);
+}
+
+// Each kernel table's SIMD decoders equal the registry bit for bit too (prefill decodes with them).
+TEST(CpuKernels, DecodeBitExactAgainstRegistry) {
+  const uint32_t seed = seed_for_run();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512}) {
+    const cpu::KernelTable* k = cpu::kernel_table(isa);
+    if (!k) continue;
+    for (TensorType t : kWeightTypes) {
+      if (t == TensorType::F8_E4M3) continue;
+      const int64_t n = 3 * 512;
+      std::vector<float> v(static_cast<size_t>(n));
+      for (float& x : v) x = d(rng) * 3.0f;
+      OwnedWeight w = OwnedWeight::quantized("w", t, {3, 512}, v);
+      std::vector<float> want(v.size()), got(v.size(), std::nanf(""));
+      type_traits(t).dequantize(w.bytes.data(), want.data(), n);
+      if (!k->decode(t, w.bytes.data(), n, got.data())) continue;
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0) << cpu::isa_name(isa) << " " << tname(t) << " element " << i
+                                                        << ": " << got[i] << " vs " << want[i] << ", seed " << seed;
+    }
+  }
 }
 
 // The cpu backend's pool: every index exactly once across many jobs of varying grain, nested

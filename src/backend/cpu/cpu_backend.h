@@ -1,20 +1,26 @@
 #pragma once
 // The CPU backend: the ref ops' semantics (shared checks, routing and slot arithmetic from
-// ref/op_common.h), computed in float with a thread pool and loops the compiler vectorises.
-// Weights are never dequantized whole: matmul decodes blocks of rows into a per-thread buffer
-// as it goes (F32 rows are read in place), so no f32 copy of any weight is kept.
+// ref/op_common.h), computed in float with a thread pool and SIMD kernels picked once per
+// process (kernels.h). Weights are used as stored (memory-mapped): matmul decodes them in
+// registers (decode) or a panel of rows at a time into a per-thread buffer (prefill), so no f32
+// copy of any weight is kept.
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace schwarm {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int n_threads) : pool_(n_threads) {}
+  // kernels: the kernel table to use (tests and benchmarks pin one); default cpu::kernels().
+  explicit CpuBackend(int n_threads, const cpu::KernelTable* kernels = nullptr)
+      : pool_(n_threads), k_(kernels ? *kernels : cpu::kernels()) {}
   std::string name() const override { return "cpu"; }
+  const cpu::KernelTable& kernel_table() const { return k_; }
   void embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) override;
   void matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<float> y) override;
   void rms_norm(std::span<const float> x, const TensorView& gain, float eps, std::span<float> y) override;
@@ -33,13 +39,30 @@ class CpuBackend final : public Backend {
                      std::span<float> out) override;
 
  private:
-  // SwiGLU FFN without shape checks (ffn/moe check first); `gate`/`up` are scratch of n*inter.
-  void ffn_unchecked(const FfnWeights& w, const float* x, int64_t n, int64_t inter, float* y);
+  // One SwiGLU FFN applied to m rows: the unit of the grouped FFN below (an expert and the tokens
+  // routed to it, a shared expert and all tokens, or a plain ffn).
+  struct FfnGroup {
+    const FfnWeights* w;
+    int64_t inter;
+    const float* x;  // [m, hidden]
+    int64_t m;
+    float* h;        // [m, inter] scratch: silu(gate x) * (up x)
+    float* y;        // [m, hidden] output
+  };
+  // All groups in two pool jobs: (group, row block) items of gate+up+SwiGLU, then of down, so
+  // every thread stays busy however unevenly the tokens spread over the experts.
+  void ffn_groups(std::span<const FfnGroup> groups, int64_t hidden);
+  // y[t * ldy + i] = row r0 + i of w · x[t] for i < nr, t < n: one work item, run on this thread.
+  void matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const float* x, int64_t n, float* y,
+                   int64_t ldy) const;
+  // Rows per work item for a weight of `cols` columns multiplied with n tokens.
+  int64_t rows_per_item(const TensorView& w, int64_t cols, int64_t n) const;
   void matmul_unchecked(const TensorView& w, int64_t rows, int64_t cols, const float* x, int64_t n, float* y);
 
   cpu::ThreadPool pool_;
+  const cpu::KernelTable& k_;
   // Scratch reused between calls (ops are not reentrant; one caller at a time).
-  std::vector<float> gate_, up_, moe_x_, moe_y_, moe_acc_, logits_;
+  std::vector<float> moe_x_, moe_h_, moe_y_, logits_;
 };
 
 }  // namespace schwarm

@@ -1,12 +1,16 @@
-// cpu: matmul and the SwiGLU FFN. Output rows are split among threads in blocks; a quantized
-// block is decoded into a thread-local f32 buffer once per call and then used for all n tokens,
-// so prefill pays the decode once per row and decode (n = 1) streams the weight exactly once.
+// cpu: matmul and the SwiGLU FFN. Output rows are split among threads in blocks ("work items");
+// the kernel regime is chosen per call by use_gemv (kernels.h):
+// - gemv (n <= kGemvMaxTokens): fused decode + dot, the weight streams from memory once and is
+//   never written anywhere; rows per item sized by weight bytes so the threads share evenly.
+// - prefill: a panel of rows is decoded to f32 once into a thread-local buffer, then the
+//   register-blocked micro-kernel multiplies it with all n activation rows.
+// The FFN (and the MoE layer, cpu_moe.cpp) run as groups: gate, up and SwiGLU of a row block in
+// one item, so each FFN is two pool jobs whatever the number of experts.
 #include <algorithm>
 #include <cmath>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/row_decode.h"
-#include "backend/cpu/vec.h"
 #include "backend/ref/op_common.h"
 
 namespace schwarm {
@@ -14,32 +18,51 @@ namespace schwarm {
 using namespace backend_detail;
 
 namespace {
-// Rows per block: about 64 KiB of f32 weight (fits L2 beside the activations), 1..64 rows.
-int64_t rows_per_block(int64_t cols) { return std::clamp<int64_t>(16384 / std::max<int64_t>(cols, 1), 1, 64); }
+// The decode regime: few tokens, and a fused kernel for the type.
+bool use_gemv(const cpu::KernelTable& k, TensorType type, int64_t n) {
+  return n <= cpu::kGemvMaxTokens && k.has_gemv(type);
+}
 }  // namespace
+
+int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) const {
+  if (use_gemv(k_, w.type, n)) {
+    // About 16 KiB of weight per item (1..256 rows): enough items to balance the threads, few
+    // enough that claiming one costs nothing.
+    const size_t rb = row_bytes(w, cols);
+    return std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(rb, 1)), 1, 256);
+  }
+  // A panel of up to 64 rows and 256 KiB of f32 (L2, beside a block of activations), a multiple
+  // of the micro-kernel's 4 rows.
+  return std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 4, 64) / 4 * 4;
+}
+
+void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const float* x, int64_t n,
+                             float* y, int64_t ldy) const {
+  const size_t rbytes = row_bytes(w, cols);
+  const uint8_t* src = w.data.data() + static_cast<size_t>(r0) * rbytes;
+  if (use_gemv(k_, w.type, n)) {
+    k_.gemv(w.type, src, rbytes, nr, cols, x, n, y, ldy);
+    return;
+  }
+  const float* wf;
+  thread_local std::vector<float> buf;
+  if (w.type == TensorType::F32) {
+    wf = reinterpret_cast<const float*>(src);
+  } else {
+    buf.resize(static_cast<size_t>(nr * cols));
+    if (!k_.decode(w.type, src, nr * cols, buf.data())) cpu::decode_rows(w, r0, nr, cols, buf.data());
+    wf = buf.data();
+  }
+  k_.gemm_f32(wf, nr, cols, x, n, y, ldy);
+}
 
 void CpuBackend::matmul_unchecked(const TensorView& w, int64_t rows, int64_t cols, const float* x, int64_t n,
                                   float* y) {
-  const int64_t rb = rows_per_block(cols);
-  const int64_t n_blocks = (rows + rb - 1) / rb;
-  const bool in_place = w.type == TensorType::F32;
-  pool_.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
-    thread_local std::vector<float> buf;
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t r0 = blk * rb, nr = std::min(rb, rows - r0);
-      const float* wf;
-      if (in_place) {
-        wf = reinterpret_cast<const float*>(w.data.data()) + r0 * cols;
-      } else {
-        buf.resize(static_cast<size_t>(nr * cols));
-        cpu::decode_rows(w, r0, nr, cols, buf.data());
-        wf = buf.data();
-      }
-      for (int64_t t = 0; t < n; ++t) {
-        const float* xt = x + t * cols;
-        float* yt = y + t * rows + r0;
-        for (int64_t r = 0; r < nr; ++r) yt[r] = cpu::dot(wf + r * cols, xt, cols);
-      }
+  const int64_t rb = rows_per_item(w, cols, n);
+  pool_.parallel_for((rows + rb - 1) / rb, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t r0 = b * rb;
+      matmul_rows(w, cols, r0, std::min(rb, rows - r0), x, n, y + r0, rows);
     }
   });
 }
@@ -49,22 +72,51 @@ void CpuBackend::matmul(const TensorView& w, std::span<const float> x, int64_t n
   matmul_unchecked(w, d.rows, d.cols, x.data(), n, y.data());
 }
 
-void CpuBackend::ffn_unchecked(const FfnWeights& w, const float* x, int64_t n, int64_t inter, float* y) {
-  const auto m = static_cast<size_t>(n * inter);
-  gate_.resize(m);
-  up_.resize(m);
-  const int64_t hidden = w.gate.shape[1];
-  matmul_unchecked(w.gate, inter, hidden, x, n, gate_.data());
-  matmul_unchecked(w.up, inter, hidden, x, n, up_.data());
-  float* __restrict g = gate_.data();
-  const float* __restrict u = up_.data();
-  for (size_t i = 0; i < m; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
-  matmul_unchecked(w.down, hidden, inter, g, n, y);
+void CpuBackend::ffn_groups(std::span<const FfnGroup> groups, int64_t hidden) {
+  struct Item {
+    int64_t g, r0, nr;
+  };
+  std::vector<Item> up_items, down_items;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const FfnGroup& f = groups[g];
+    if (f.m == 0) continue;
+    const auto gi = static_cast<int64_t>(g);
+    const int64_t rb_up = rows_per_item(f.w->gate, hidden, f.m), rb_down = rows_per_item(f.w->down, f.inter, f.m);
+    for (int64_t r = 0; r < f.inter; r += rb_up) up_items.push_back({gi, r, std::min(rb_up, f.inter - r)});
+    for (int64_t r = 0; r < hidden; r += rb_down) down_items.push_back({gi, r, std::min(rb_down, hidden - r)});
+  }
+  // gate and up of a row block, then h = silu(gate) * up for it.
+  pool_.parallel_for(static_cast<int64_t>(up_items.size()), 1, [&](int64_t b0, int64_t b1) {
+    thread_local std::vector<float> gate, up;
+    for (int64_t b = b0; b < b1; ++b) {
+      const Item& it = up_items[static_cast<size_t>(b)];
+      const FfnGroup& f = groups[static_cast<size_t>(it.g)];
+      const auto sz = static_cast<size_t>(f.m * it.nr);
+      gate.resize(sz);
+      up.resize(sz);
+      matmul_rows(f.w->gate, hidden, it.r0, it.nr, f.x, f.m, gate.data(), it.nr);
+      matmul_rows(f.w->up, hidden, it.r0, it.nr, f.x, f.m, up.data(), it.nr);
+      for (int64_t t = 0; t < f.m; ++t)
+        for (int64_t i = 0; i < it.nr; ++i) {
+          const float g = gate[static_cast<size_t>(t * it.nr + i)];
+          f.h[t * f.inter + it.r0 + i] = g / (1.0f + std::exp(-g)) * up[static_cast<size_t>(t * it.nr + i)];
+        }
+    }
+  });
+  pool_.parallel_for(static_cast<int64_t>(down_items.size()), 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const Item& it = down_items[static_cast<size_t>(b)];
+      const FfnGroup& f = groups[static_cast<size_t>(it.g)];
+      matmul_rows(f.w->down, f.inter, it.r0, it.nr, f.h, f.m, f.y + it.r0, hidden);
+    }
+  });
 }
 
 void CpuBackend::ffn(const FfnWeights& w, std::span<const float> x, int64_t n, std::span<float> y) {
   const int64_t inter = check_ffn(w, x, n, y);
-  ffn_unchecked(w, x.data(), n, inter, y.data());
+  moe_h_.resize(static_cast<size_t>(n * inter));
+  const FfnGroup g{&w, inter, x.data(), n, moe_h_.data(), y.data()};
+  ffn_groups(std::span(&g, 1), w.gate.shape[1]);
 }
 
 }  // namespace schwarm

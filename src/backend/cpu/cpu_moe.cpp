@@ -1,7 +1,9 @@
 // cpu: the MoE layer grouped by expert. Router logits for all tokens in one matmul, routing per
-// token (route_token, the same rule as ref), then each selected expert runs once over the rows of
-// the tokens that chose it (gathered), and its output is scattered back with the token's weight.
-// The shared experts run once over all tokens.
+// token (route_token, the same rule as ref); then every selected expert (over the gathered rows
+// of the tokens that chose it) and every shared expert (over all tokens) run together as one
+// grouped FFN (ffn_groups: two pool jobs of (expert, row block) items); last, each token's
+// output is the weighted sum of its experts' rows plus the shared experts' rows. For decode
+// (n = 1) this is the fused step: only the k selected experts' weights are read, each once.
 #include <algorithm>
 
 #include "backend/cpu/cpu_backend.h"
@@ -15,10 +17,6 @@ using namespace backend_detail;
 void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const float> x, int64_t n,
                      std::span<float> y) {
   const int64_t hidden = check_moe_args(w, spec, x, n, y);
-  std::vector<int64_t> inter_e, inter_s;  // intermediate size of each expert
-  for (const FfnWeights& f : w.experts) inter_e.push_back(f.gate.shape[0]);
-  for (const FfnWeights& f : w.shared) inter_s.push_back(f.gate.shape[0]);
-
   const std::vector<float> bias = selection_bias(w, spec);
   const int64_t E = spec.n_experts, K = spec.top_k;
   logits_.resize(static_cast<size_t>(n * E));
@@ -28,32 +26,57 @@ void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const f
   for (int64_t t = 0; t < n; ++t)
     route_token(spec, logits_.data() + t * E, bias.empty() ? nullptr : bias.data(), ids.data() + t * K,
                 wts.data() + t * K);
-  // Tokens per expert, in token order.
-  std::vector<std::vector<std::pair<int64_t, float>>> by_expert(static_cast<size_t>(E));
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t i = 0; i < K; ++i)
-      by_expert[static_cast<size_t>(ids[static_cast<size_t>(t * K + i)])].emplace_back(t, wts[static_cast<size_t>(t * K + i)]);
-
-  moe_acc_.assign(static_cast<size_t>(n * hidden), 0.0f);
+  // Rows of each expert, in token order: first[e] .. first[e + 1] index `slot` (token, choice i).
+  std::vector<int64_t> first(static_cast<size_t>(E + 1), 0), slot(static_cast<size_t>(n * K));
+  for (int32_t e : ids) ++first[static_cast<size_t>(e) + 1];
+  for (int64_t e = 0; e < E; ++e) first[static_cast<size_t>(e + 1)] += first[static_cast<size_t>(e)];
+  {
+    std::vector<int64_t> fill(first.begin(), first.end() - 1);
+    for (int64_t s = 0; s < n * K; ++s) slot[static_cast<size_t>(fill[static_cast<size_t>(ids[static_cast<size_t>(s)])]++)] = s;
+  }
+  // Scratch: gathered inputs [n*K, hidden]; outputs [n*K + n*n_shared, hidden]; h likewise by inter.
+  const auto n_shared = static_cast<int64_t>(w.shared.size());
+  std::vector<FfnGroup> groups;
+  int64_t h_size = 0;
   for (int64_t e = 0; e < E; ++e) {
-    const auto& toks = by_expert[static_cast<size_t>(e)];
-    if (toks.empty()) continue;
-    const auto m = static_cast<int64_t>(toks.size());
-    moe_x_.resize(static_cast<size_t>(m * hidden));
-    moe_y_.resize(static_cast<size_t>(m * hidden));
-    for (int64_t i = 0; i < m; ++i)
-      std::copy_n(x.data() + toks[static_cast<size_t>(i)].first * hidden, hidden, moe_x_.data() + i * hidden);
-    ffn_unchecked(w.experts[static_cast<size_t>(e)], moe_x_.data(), m, inter_e[static_cast<size_t>(e)], moe_y_.data());
-    for (int64_t i = 0; i < m; ++i)
-      cpu::axpy(toks[static_cast<size_t>(i)].second, moe_y_.data() + i * hidden,
-                moe_acc_.data() + toks[static_cast<size_t>(i)].first * hidden, hidden);
+    const int64_t m = first[static_cast<size_t>(e + 1)] - first[static_cast<size_t>(e)];
+    if (m > 0) h_size += m * w.experts[static_cast<size_t>(e)].gate.shape[0];
   }
-  moe_y_.resize(static_cast<size_t>(n * hidden));
-  for (size_t s = 0; s < w.shared.size(); ++s) {
-    ffn_unchecked(w.shared[s], x.data(), n, inter_s[s], moe_y_.data());
-    cpu::axpy(1.0f, moe_y_.data(), moe_acc_.data(), n * hidden);
+  for (const FfnWeights& f : w.shared) h_size += n * f.gate.shape[0];
+  moe_x_.resize(static_cast<size_t>(n * K * hidden));
+  moe_h_.resize(static_cast<size_t>(h_size));
+  moe_y_.resize(static_cast<size_t>((n * K + n * n_shared) * hidden));
+  for (int64_t s = 0; s < n * K; ++s)  // gathered row s belongs to slot[s]'s token
+    std::copy_n(x.data() + slot[static_cast<size_t>(s)] / K * hidden, hidden, moe_x_.data() + s * hidden);
+  float* h = moe_h_.data();
+  for (int64_t e = 0; e < E; ++e) {
+    const int64_t b = first[static_cast<size_t>(e)], m = first[static_cast<size_t>(e + 1)] - b;
+    if (m == 0) continue;
+    const FfnWeights& f = w.experts[static_cast<size_t>(e)];
+    groups.push_back({&f, f.gate.shape[0], moe_x_.data() + b * hidden, m, h, moe_y_.data() + b * hidden});
+    h += m * f.gate.shape[0];
   }
-  std::copy(moe_acc_.begin(), moe_acc_.end(), y.begin());
+  float* ys = moe_y_.data() + n * K * hidden;
+  for (const FfnWeights& f : w.shared) {
+    groups.push_back({&f, f.gate.shape[0], x.data(), n, h, ys});
+    h += n * f.gate.shape[0];
+    ys += n * hidden;
+  }
+  ffn_groups(groups, hidden);
+  // Combine: y[t] = Σ_i wt[t, i] · out[row of (t, i)] + Σ_shared out_s[t].
+  std::vector<int64_t> row_of(static_cast<size_t>(n * K));
+  for (int64_t r = 0; r < n * K; ++r) row_of[static_cast<size_t>(slot[static_cast<size_t>(r)])] = r;
+  pool_.parallel_for(n, 4, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      float* yt = y.data() + t * hidden;
+      std::fill_n(yt, hidden, 0.0f);
+      for (int64_t i = 0; i < K; ++i) {
+        const int64_t s = t * K + i;
+        cpu::axpy(wts[static_cast<size_t>(s)], moe_y_.data() + row_of[static_cast<size_t>(s)] * hidden, yt, hidden);
+      }
+      for (int64_t sh = 0; sh < n_shared; ++sh) cpu::axpy(1.0f, moe_y_.data() + (n * K + sh * n + t) * hidden, yt, hidden);
+    }
+  });
 }
 
 }  // namespace schwarm

@@ -1,0 +1,56 @@
+#pragma once
+// The CPU matmul kernels behind one table per instruction set, chosen once at start-up.
+//
+// Each ISA's kernels live in their own translation unit compiled with that ISA's flags
+// (kernels_avx2.cpp: -mavx2 -mfma -mf16c; kernels_avx512.cpp: -mavx512f -mavx512bw -mavx512vl),
+// from one template (kernels_simd.h), so the library still runs on any x86-64 and builds on other
+// CPUs (scalar table only). `kernels()` picks the widest table the CPU runs; SCHWARM_CPU_ISA=
+// scalar|avx2|avx512 forces one (an unsupported choice falls back to the best one and says so on
+// stderr). Room for more tiers (AVX-512-VNNI int8 activations, AMX tiles for prefill): add a
+// table and a line in kernels.cpp.
+//
+// Two regimes (the cpu matmul picks by token count, see cpu_linear.cpp):
+// - gemv (decode, few tokens): each weight block is decoded in registers / L1 and used at once for
+//   up to kGemvMaxTokens activation rows, so the weight streams from memory exactly once.
+// - prefill (many tokens): a panel of weight rows is decoded to f32 once, then a register-blocked
+//   micro-kernel (4 rows x 4 tokens) multiplies it with every activation row.
+// Every decoder produces the registry's dequantized value bit for bit (the same float operations;
+// a product that is exact in float may be fused), so the only difference to `ref` is the order of
+// the float accumulation.
+#include <cstddef>
+#include <cstdint>
+
+#include "core/tensor_type.h"
+
+namespace schwarm::cpu {
+
+enum class Isa { Scalar, Avx2, Avx512 };
+const char* isa_name(Isa isa);
+
+constexpr int64_t kGemvMaxTokens = 4;
+
+struct KernelTable {
+  Isa isa;
+  // Whether gemv has a fused kernel for `type`.
+  bool (*has_gemv)(TensorType type);
+  // y[t * ldy + r] = Σ_k W[r, k] · x[t * cols + k] for r < nr, t < nt (nt <= kGemvMaxTokens);
+  // row r of W starts at w + r * row_bytes. False (nothing written) when this table has no fused
+  // kernel for `type` (see has_gemv): the caller decodes and uses gemm_f32 instead.
+  bool (*gemv)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const float* x,
+               int64_t nt, float* y, int64_t ldy);
+  // dst[n] = the n elements (whole blocks) at src, dequantized; false when not handled here.
+  bool (*decode)(TensorType type, const uint8_t* src, int64_t n, float* dst);
+  // y[t * ldy + r] = Σ_k w[r * cols + k] · x[t * cols + k] for r < nr, t < nt (any sizes).
+  void (*gemm_f32)(const float* w, int64_t nr, int64_t cols, const float* x, int64_t nt, float* y, int64_t ldy);
+};
+
+// The table for `isa`, or nullptr when this build or this CPU cannot run it.
+const KernelTable* kernel_table(Isa isa);
+// The table chosen once per process (best supported, or SCHWARM_CPU_ISA).
+const KernelTable& kernels();
+
+// Per-ISA tables (nullptr where not compiled in); defined in kernels_<isa>.cpp.
+const KernelTable* avx2_kernel_table();
+const KernelTable* avx512_kernel_table();
+
+}  // namespace schwarm::cpu
