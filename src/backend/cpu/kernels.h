@@ -10,8 +10,9 @@
 // table and a line in kernels.cpp.
 //
 // Two regimes (the cpu matmul picks by token count, see cpu_linear.cpp):
-// - gemv (decode, few tokens): each weight block is decoded in registers / L1 and used at once for
-//   up to kGemvMaxTokens activation rows, so the weight streams from memory exactly once.
+// - gemv (decode, few tokens): each weight vector is decoded in registers and multiplied at once
+//   into up to kGemvMaxTokens activation rows, so the weight streams from memory exactly once and
+//   is never written anywhere.
 // - prefill (many tokens): a panel of weight rows is decoded to f32 once, then a register-blocked
 //   micro-kernel (4 rows x 4 tokens) multiplies it with every activation row.
 // Every decoder produces the registry's dequantized value bit for bit (the same float operations;

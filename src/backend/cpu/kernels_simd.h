@@ -18,38 +18,41 @@
 
 namespace schwarm::cpu::simd {
 
-// Elements decoded per step of the gemv: one K-quant super-block, or 8 legacy blocks.
-constexpr int64_t kChunk = 256;
-
+// Each decoder hands its values to a sink, in element order within a vector: s.vec(i, w, slot)
+// for the W values of elements [i, i + W) (slot 0..3 names an independent accumulator chain),
+// s.one(i, w) for a single element. The store sink writes them out (prefill panels); the dot
+// sink multiplies them into accumulators at once (gemv), so the weight never leaves registers.
 template <class V>
 struct Decode {
   using F = typename V::F;
   static constexpr int W = V::W;
 
   // Q8_0 {f16 d; i8 qs[32]}: x = d * q.
-  static void q8_0(const uint8_t* b, int64_t n, float* dst) {
-    for (int64_t i = 0; i < n; i += 32, b += 34, dst += 32) {
+  template <class S>
+  static void q8_0(const uint8_t* b, int64_t n, S& s) {
+    for (int64_t i = 0; i < n; i += 32, b += 34) {
       const F d = V::set1(quant::load_fp16(b));
-      for (int l = 0; l < 32; l += W) V::store(dst + l, V::mul(d, V::cvt(V::i8(b + 2 + l))));
+      for (int l = 0; l < 32; l += W) s.vec(i + l, V::mul(d, V::cvt(V::i8(b + 2 + l))), (l / W) & 3);
     }
   }
   // Q4_0 {f16 d; u8 qs[16]}: x = d * (q - 8); element j < 16 low nibble of qs[j], j + 16 high.
-  static void q4_0(const uint8_t* b, int64_t n, float* dst) {
-    for (int64_t i = 0; i < n; i += 32, b += 18, dst += 32) {
+  template <class S>
+  static void q4_0(const uint8_t* b, int64_t n, S& s) {
+    for (int64_t i = 0; i < n; i += 32, b += 18) {
       const F d = V::set1(quant::load_fp16(b));
       for (int l = 0; l < 16; l += W) {
         const auto q = V::u8(b + 2 + l);
-        V::store(dst + l, V::mul(d, V::cvt(V::sub_i(V::and_i(q, 0x0F), 8))));
-        V::store(dst + 16 + l, V::mul(d, V::cvt(V::sub_i(V::srl(q, 4), 8))));
+        s.vec(i + l, V::mul(d, V::cvt(V::sub_i(V::and_i(q, 0x0F), 8))), 0);
+        s.vec(i + 16 + l, V::mul(d, V::cvt(V::sub_i(V::srl(q, 4), 8))), 1);
       }
     }
   }
   // Q4_K / Q5_K: x = (d * sc) * q - dmin * m over 8 sub-blocks of 32; Q5_K's 5th bit of element
   // 32 j + l is bit j of qh[l].
-  template <bool kQh>
-  static void k_affine(const uint8_t* b, int64_t n, float* dst) {
+  template <bool kQh, class S>
+  static void k_affine(const uint8_t* b, int64_t n, S& s) {
     constexpr int64_t kBytes = kQh ? 176 : 144;
-    for (int64_t i = 0; i < n; i += 256, b += kBytes, dst += 256) {
+    for (int64_t i = 0; i < n; i += 256, b += kBytes) {
       const float d = quant::load_fp16(b), dmin = quant::load_fp16(b + 2);
       uint8_t sc[8], mn[8];
       quant::unpack_k4_scales(b + 4, sc, mn);
@@ -59,7 +62,6 @@ struct Decode {
         const F dl0 = V::set1(d * static_cast<float>(sc[2 * p])), ml0 = V::set1(dmin * static_cast<float>(mn[2 * p]));
         const F dl1 = V::set1(d * static_cast<float>(sc[2 * p + 1])),
                 ml1 = V::set1(dmin * static_cast<float>(mn[2 * p + 1]));
-        float* o = dst + 64 * p;
         for (int l = 0; l < 32; l += W) {
           const auto q = V::u8(qs + 32 * p + l);
           auto lo = V::and_i(q, 0x0F), hi = V::srl(q, 4);
@@ -68,59 +70,91 @@ struct Decode {
             lo = V::or_i(lo, V::sll(V::and_i(V::srl(h, 2 * p), 1), 4));
             hi = V::or_i(hi, V::sll(V::and_i(V::srl(h, 2 * p + 1), 1), 4));
           }
-          V::store(o + l, V::fmsub(dl0, V::cvt(lo), ml0));
-          V::store(o + 32 + l, V::fmsub(dl1, V::cvt(hi), ml1));
+          s.vec(i + 64 * p + l, V::fmsub(dl0, V::cvt(lo), ml0), 0);
+          s.vec(i + 64 * p + 32 + l, V::fmsub(dl1, V::cvt(hi), ml1), 1);
         }
       }
     }
   }
   // Q6_K {u8 ql[128]; u8 qh[64]; i8 sc[16]; f16 d}: x = (d * sc) * (q6 - 32), 16 sub-blocks of 16.
-  static void q6_k(const uint8_t* b, int64_t n, float* dst) {
-    for (int64_t i = 0; i < n; i += 256, b += 210, dst += 256) {
-      const uint8_t* ql = b;
-      const uint8_t* qh = b + 128;
+  // Per half of 128 elements, ql[l] holds the low 4 bits of elements l (low nibble) and l + 64
+  // (high), ql[l + 32] those of l + 32 and l + 96, and qh[l] the top 2 bits of l, l + 32, l + 64,
+  // l + 96 (bits 0-1, 2-3, 4-5, 6-7): each byte is loaded once for its 2 or 4 elements.
+  template <class S>
+  static void q6_k(const uint8_t* b, int64_t n, S& s) {
+    for (int64_t i = 0; i < n; i += 256, b += 210) {
       const auto* sc = reinterpret_cast<const int8_t*>(b + 192);
       const float d = quant::load_fp16(b + 208);
-      for (int s = 0; s < 16; ++s) {
-        const F dl = V::set1(d * static_cast<float>(sc[s]));
-        const int i0 = 16 * s, half = i0 / 128, t0 = i0 % 128;
-        const uint8_t* l_src = ql + half * 64 + t0 % 64;
-        const uint8_t* h_src = qh + half * 32 + t0 % 32;
-        const int l_shift = 4 * (t0 / 64), h_shift = 2 * (t0 / 32);
-        for (int l = 0; l < 16; l += W) {
-          const auto lo = V::and_i(V::srl(V::u8(l_src + l), l_shift), 0x0F);
-          const auto hi = V::sll(V::and_i(V::srl(V::u8(h_src + l), h_shift), 3), 4);
-          V::store(dst + i0 + l, V::mul(dl, V::cvt(V::sub_i(V::or_i(lo, hi), 32))));
+      for (int half = 0; half < 2; ++half) {
+        const uint8_t* ql = b + 64 * half;
+        const uint8_t* qh = b + 128 + 32 * half;
+        const int8_t* sh = sc + 8 * half;
+        const int64_t o = i + 128 * half;
+        for (int l = 0; l < 32; l += W) {
+          const auto a = V::u8(ql + l), c = V::u8(ql + 32 + l), h = V::u8(qh + l);
+          const int si = l / 16;  // sub-block of element l within each 32-group
+          const auto q0 = V::or_i(V::and_i(a, 0x0F), V::sll(V::and_i(h, 3), 4));
+          const auto q1 = V::or_i(V::and_i(c, 0x0F), V::sll(V::and_i(V::srl(h, 2), 3), 4));
+          const auto q2 = V::or_i(V::srl(a, 4), V::sll(V::and_i(V::srl(h, 4), 3), 4));
+          const auto q3 = V::or_i(V::srl(c, 4), V::sll(V::srl(h, 6), 4));
+          s.vec(o + l, V::mul(V::set1(d * static_cast<float>(sh[si])), V::cvt(V::sub_i(q0, 32))), 0);
+          s.vec(o + 32 + l, V::mul(V::set1(d * static_cast<float>(sh[2 + si])), V::cvt(V::sub_i(q1, 32))), 1);
+          s.vec(o + 64 + l, V::mul(V::set1(d * static_cast<float>(sh[4 + si])), V::cvt(V::sub_i(q2, 32))), 2);
+          s.vec(o + 96 + l, V::mul(V::set1(d * static_cast<float>(sh[6 + si])), V::cvt(V::sub_i(q3, 32))), 3);
         }
       }
     }
   }
-  static void f16(const uint8_t* b, int64_t n, float* dst) {
+  template <class S>
+  static void f16(const uint8_t* b, int64_t n, S& s) {
     int64_t i = 0;
-    for (; i + W <= n; i += W) V::store(dst + i, V::f16(b + 2 * i));
-    for (; i < n; ++i) dst[i] = quant::fp16_to_f32(quant::load_u16(b + 2 * i));
+    for (; i + 2 * W <= n; i += 2 * W) {
+      s.vec(i, V::f16(b + 2 * i), 0);
+      s.vec(i + W, V::f16(b + 2 * (i + W)), 1);
+    }
+    for (; i + W <= n; i += W) s.vec(i, V::f16(b + 2 * i), 0);
+    for (; i < n; ++i) s.one(i, quant::fp16_to_f32(quant::load_u16(b + 2 * i)));
   }
-  static void bf16(const uint8_t* b, int64_t n, float* dst) {
+  template <class S>
+  static void bf16(const uint8_t* b, int64_t n, S& s) {
     int64_t i = 0;
-    for (; i + W <= n; i += W) V::store(dst + i, V::bf16(b + 2 * i));
+    for (; i + 2 * W <= n; i += 2 * W) {
+      s.vec(i, V::bf16(b + 2 * i), 0);
+      s.vec(i + W, V::bf16(b + 2 * (i + W)), 1);
+    }
+    for (; i + W <= n; i += W) s.vec(i, V::bf16(b + 2 * i), 0);
     for (; i < n; ++i) {
       const uint32_t bits = static_cast<uint32_t>(quant::load_u16(b + 2 * i)) << 16;
-      std::memcpy(dst + i, &bits, 4);
+      float f;
+      std::memcpy(&f, &bits, 4);
+      s.one(i, f);
     }
   }
+  template <class S>
+  static void f32(const uint8_t* b, int64_t n, S& s) {
+    const auto* w = reinterpret_cast<const float*>(b);
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      s.vec(i, V::load(w + i), 0);
+      s.vec(i + W, V::load(w + i + W), 1);
+    }
+    for (; i + W <= n; i += W) s.vec(i, V::load(w + i), 0);
+    for (; i < n; ++i) s.one(i, w[i]);
+  }
 
-  // Returns the decoder for `type`, nullptr when none.
-  using Fn = void (*)(const uint8_t*, int64_t, float*);
-  static Fn for_type(TensorType type) {
+  // Calls fn(decoder) with the decoder of `type` as a generic lambda argument; false if none.
+  template <class Fn>
+  static bool with(TensorType type, Fn&& fn) {
     switch (type) {
-      case TensorType::Q8_0: return q8_0;
-      case TensorType::Q4_0: return q4_0;
-      case TensorType::Q4_K: return k_affine<false>;
-      case TensorType::Q5_K: return k_affine<true>;
-      case TensorType::Q6_K: return q6_k;
-      case TensorType::F16: return f16;
-      case TensorType::BF16: return bf16;
-      default: return nullptr;
+      case TensorType::Q8_0: fn([](const uint8_t* b, int64_t n, auto& s) { q8_0(b, n, s); }); return true;
+      case TensorType::Q4_0: fn([](const uint8_t* b, int64_t n, auto& s) { q4_0(b, n, s); }); return true;
+      case TensorType::Q4_K: fn([](const uint8_t* b, int64_t n, auto& s) { k_affine<false>(b, n, s); }); return true;
+      case TensorType::Q5_K: fn([](const uint8_t* b, int64_t n, auto& s) { k_affine<true>(b, n, s); }); return true;
+      case TensorType::Q6_K: fn([](const uint8_t* b, int64_t n, auto& s) { q6_k(b, n, s); }); return true;
+      case TensorType::F16: fn([](const uint8_t* b, int64_t n, auto& s) { f16(b, n, s); }); return true;
+      case TensorType::BF16: fn([](const uint8_t* b, int64_t n, auto& s) { bf16(b, n, s); }); return true;
+      case TensorType::F32: fn([](const uint8_t* b, int64_t n, auto& s) { f32(b, n, s); }); return true;
+      default: return false;
     }
   }
 };
@@ -130,84 +164,66 @@ struct Kernels {
   using F = typename V::F;
   static constexpr int W = V::W;
 
+  struct StoreSink {
+    float* dst;
+    void vec(int64_t i, F w, int) { V::store(dst + i, w); }
+    void one(int64_t i, float w) { dst[i] = w; }
+  };
+
   static bool decode(TensorType type, const uint8_t* src, int64_t n, float* dst) {
-    const auto fn = Decode<V>::for_type(type);
-    if (!fn) return false;
-    fn(src, n, dst);
-    return true;
+    if (type == TensorType::F32) return false;  // used in place
+    return Decode<V>::with(type, [&](auto dec) {
+      StoreSink s{dst};
+      dec(src, n, s);
+    });
   }
 
-  // acc[t][*] += w[0, c) · x_t[0, c); 4 independent chains per token hide the FMA latency.
+  // acc[t][slot] += w · x_t[i, i + W): NT tokens, 4 independent chains each.
   template <int NT>
-  static void dot_chunk(const float* w, const float* x, int64_t ldx, int64_t c, F (&acc)[NT][4], float (&tail)[NT]) {
-    int64_t k = 0;
-    for (; k + 4 * W <= c; k += 4 * W) {
-      const F w0 = V::load(w + k), w1 = V::load(w + k + W), w2 = V::load(w + k + 2 * W), w3 = V::load(w + k + 3 * W);
-      for (int t = 0; t < NT; ++t) {
-        const float* xt = x + t * ldx + k;
-        acc[t][0] = V::fma(w0, V::load(xt), acc[t][0]);
-        acc[t][1] = V::fma(w1, V::load(xt + W), acc[t][1]);
-        acc[t][2] = V::fma(w2, V::load(xt + 2 * W), acc[t][2]);
-        acc[t][3] = V::fma(w3, V::load(xt + 3 * W), acc[t][3]);
-      }
+  struct DotSink {
+    const float* x;
+    int64_t ldx;
+    F acc[NT][4];
+    float tail[NT];
+    void vec(int64_t i, F w, int slot) {
+      for (int t = 0; t < NT; ++t) acc[t][slot] = V::fma(w, V::load(x + t * ldx + i), acc[t][slot]);
     }
-    for (; k + W <= c; k += W) {
-      const F w0 = V::load(w + k);
-      for (int t = 0; t < NT; ++t) acc[t][0] = V::fma(w0, V::load(x + t * ldx + k), acc[t][0]);
+    void one(int64_t i, float w) {
+      for (int t = 0; t < NT; ++t) tail[t] += w * x[t * ldx + i];
     }
-    for (; k < c; ++k)
-      for (int t = 0; t < NT; ++t) tail[t] += w[k] * x[t * ldx + k];
-  }
+  };
 
-  template <int NT>
-  static void gemv_nt(typename Decode<V>::Fn dec, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols,
-                      int64_t block, size_t block_bytes, const float* x, float* y, int64_t ldy) {
-    alignas(64) float buf[kChunk];
-    // Chunks of whole blocks: 256 elements, or what is left of the row.
-    const int64_t chunk = std::max<int64_t>(block, kChunk / block * block);
+  template <int NT, class Dec>
+  static void gemv_nt(Dec dec, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const float* x, float* y,
+                      int64_t ldy) {
     for (int64_t r = 0; r < nr; ++r) {
       const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
       if (r + 1 < nr) {  // the next row's first lines, ahead of the hardware prefetcher's ramp-up
         const uint8_t* next = row + row_bytes;
         for (size_t o = 0; o < std::min<size_t>(row_bytes, 512); o += 64) __builtin_prefetch(next + o);
       }
-      F acc[NT][4];
-      float tail[NT];
+      DotSink<NT> s{x, cols, {}, {}};
       for (int t = 0; t < NT; ++t) {
-        acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = V::zero();
-        tail[t] = 0.0f;
+        s.acc[t][0] = s.acc[t][1] = s.acc[t][2] = s.acc[t][3] = V::zero();
+        s.tail[t] = 0.0f;
       }
-      for (int64_t k = 0; k < cols; k += chunk) {
-        const int64_t c = std::min(chunk, cols - k);
-        const uint8_t* src = row + static_cast<size_t>(k / block) * block_bytes;
-        const float* wc;
-        if (dec) {
-          dec(src, c, buf);
-          wc = buf;
-        } else {
-          wc = reinterpret_cast<const float*>(src);  // F32, read in place
-        }
-        dot_chunk<NT>(wc, x + k, cols, c, acc, tail);
-      }
+      dec(row, cols, s);
       for (int t = 0; t < NT; ++t)
-        y[t * ldy + r] = V::hsum(V::add(V::add(acc[t][0], acc[t][1]), V::add(acc[t][2], acc[t][3]))) + tail[t];
+        y[t * ldy + r] =
+            V::hsum(V::add(V::add(s.acc[t][0], s.acc[t][1]), V::add(s.acc[t][2], s.acc[t][3]))) + s.tail[t];
     }
   }
 
   static bool gemv(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const float* x,
                    int64_t nt, float* y, int64_t ldy) {
-    const auto dec = Decode<V>::for_type(type);
-    if (!dec && type != TensorType::F32) return false;
-    const TypeTraits& tt = type_traits(type);
-    const int64_t block = tt.block_size;
-    const size_t block_bytes = tt.block_bytes;
-    switch (nt) {
-      case 1: gemv_nt<1>(dec, w, row_bytes, nr, cols, block, block_bytes, x, y, ldy); break;
-      case 2: gemv_nt<2>(dec, w, row_bytes, nr, cols, block, block_bytes, x, y, ldy); break;
-      case 3: gemv_nt<3>(dec, w, row_bytes, nr, cols, block, block_bytes, x, y, ldy); break;
-      default: gemv_nt<4>(dec, w, row_bytes, nr, cols, block, block_bytes, x, y, ldy); break;
-    }
-    return true;
+    return Decode<V>::with(type, [&](auto dec) {
+      switch (nt) {
+        case 1: gemv_nt<1>(dec, w, row_bytes, nr, cols, x, y, ldy); break;
+        case 2: gemv_nt<2>(dec, w, row_bytes, nr, cols, x, y, ldy); break;
+        case 3: gemv_nt<3>(dec, w, row_bytes, nr, cols, x, y, ldy); break;
+        default: gemv_nt<4>(dec, w, row_bytes, nr, cols, x, y, ldy); break;
+      }
+    });
   }
 
   // A tile of R rows x T tokens: R*T accumulators, R + T loads per R*T fused multiply-adds.
@@ -265,7 +281,9 @@ struct Kernels {
     }
   }
 
-  static bool has_gemv(TensorType type) { return type == TensorType::F32 || Decode<V>::for_type(type); }
+  static bool has_gemv(TensorType type) {
+    return Decode<V>::with(type, [](auto) {});
+  }
 
   static const KernelTable* table(Isa isa) {
     static const KernelTable t{isa, has_gemv, gemv, decode, gemm_f32};
