@@ -510,6 +510,15 @@ TEST(CpuKernels, DecodeBitExactAgainstRegistry) {
   for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512}) {
     const cpu::KernelTable* k = cpu::kernel_table(isa);
     if (!k) continue;
+    {  // F8_E4M3: every byte value, NaN included, twice (vector lanes and the scalar tail)
+      std::vector<uint8_t> all(512 + 7);
+      for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint8_t>(i);
+      std::vector<float> want(all.size()), got(all.size(), std::nanf(""));
+      type_traits(TensorType::F8_E4M3).dequantize(all.data(), want.data(), static_cast<int64_t>(all.size()));
+      if (k->decode(TensorType::F8_E4M3, all.data(), static_cast<int64_t>(all.size()), got.data())) {
+        EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0) << cpu::isa_name(isa) << " F8_E4M3";
+      }
+    }
     for (TensorType t : kWeightTypes) {
       if (t == TensorType::F8_E4M3) continue;
       const int64_t n = 3 * 512;

@@ -41,6 +41,12 @@ struct V256 {
   static I srl(I a, int n) { return _mm256_srl_epi32(a, _mm_cvtsi32_si128(n)); }
   static I sll(I a, int n) { return _mm256_sll_epi32(a, _mm_cvtsi32_si128(n)); }
   static F cvt(I a) { return _mm256_cvtepi32_ps(a); }
+  static I set_i(int v) { return _mm256_set1_epi32(v); }
+  static I as_i(F a) { return _mm256_castps_si256(a); }
+  static F as_f(I a) { return _mm256_castsi256_ps(a); }
+  // Lanes where a < v (a == v) take t, the others f.
+  static I blend_lt(I a, int v, I t, I f) { return _mm256_blendv_epi8(f, t, _mm256_cmpgt_epi32(set_i(v), a)); }
+  static I blend_eq(I a, int v, I t, I f) { return _mm256_blendv_epi8(f, t, _mm256_cmpeq_epi32(a, set_i(v))); }
   static F f16(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static F bf16(const uint8_t* p) {
     const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));

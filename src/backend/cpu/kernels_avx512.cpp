@@ -47,6 +47,12 @@ struct V512 {
   static I srl(I a, int n) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(n)); }
   static I sll(I a, int n) { return _mm512_sll_epi32(a, _mm_cvtsi32_si128(n)); }
   static F cvt(I a) { return _mm512_cvtepi32_ps(a); }
+  static I set_i(int v) { return _mm512_set1_epi32(v); }
+  static I as_i(F a) { return _mm512_castps_si512(a); }
+  static F as_f(I a) { return _mm512_castsi512_ps(a); }
+  // Lanes where a < v (a == v) take t, the others f.
+  static I blend_lt(I a, int v, I t, I f) { return _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(a, set_i(v)), f, t); }
+  static I blend_eq(I a, int v, I t, I f) { return _mm512_mask_blend_epi32(_mm512_cmpeq_epi32_mask(a, set_i(v)), f, t); }
   static F f16(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
   static F bf16(const uint8_t* p) {
     const __m512i h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));

@@ -2,7 +2,8 @@
 // The SIMD matmul kernels, written once over a small vector-traits class V and instantiated by
 // each ISA translation unit (kernels_avx2.cpp, kernels_avx512.cpp) under that ISA's flags. Include
 // only from those files. V provides, for W float lanes: F/I vector types, load/store/fma/mul,
-// u8/i8 (W bytes widened to int32 lanes), shifts, cvt, f16/bf16 (W halves to floats), hsum.
+// u8/i8 (W bytes widened to int32 lanes), shifts, cvt, bit casts, lane blends by comparison,
+// f16/bf16 (W halves to floats), hsum.
 //
 // Decoders mirror src/quant/ operation for operation (see kernels.h): Q8_0 d*q, Q4_0 d*(q-8) and
 // the K-quant scale products dl = d*sc, ml = dmin*mn are exact in float, so dl*q - ml computed
@@ -130,6 +131,27 @@ struct Decode {
       s.one(i, f);
     }
   }
+  // OCP FP8 E4M3 (bias 7, no infinities, S.1111.111 NaN) as quant::fp8_e4m3_to_f32: normals by
+  // moving exponent and mantissa into place (exponent + 120), subnormals m * 2^-9 (exact).
+  static F e4m3(const uint8_t* p) {
+    const auto v = V::u8(p);
+    const auto mag = V::and_i(v, 0x7F), sign = V::sll(V::and_i(v, 0x80), 24);
+    const auto normal = V::sub_i(V::sll(mag, 20), -(120 << 23));
+    const auto subnormal = V::as_i(V::mul(V::cvt(mag), V::set1(1.0f / 512.0f)));
+    auto bits = V::blend_lt(mag, 8, subnormal, normal);
+    bits = V::blend_eq(mag, 0x7F, V::set_i(0x7FC00000), bits);
+    return V::as_f(V::or_i(bits, sign));
+  }
+  template <class S>
+  static void f8_e4m3(const uint8_t* b, int64_t n, S& s) {
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      s.vec(i, e4m3(b + i), 0);
+      s.vec(i + W, e4m3(b + i + W), 1);
+    }
+    for (; i + W <= n; i += W) s.vec(i, e4m3(b + i), 0);
+    for (; i < n; ++i) s.one(i, quant::fp8_e4m3_to_f32(b[i]));
+  }
   template <class S>
   static void f32(const uint8_t* b, int64_t n, S& s) {
     const auto* w = reinterpret_cast<const float*>(b);
@@ -154,6 +176,7 @@ struct Decode {
       case TensorType::F16: fn([](const uint8_t* b, int64_t n, auto& s) { f16(b, n, s); }); return true;
       case TensorType::BF16: fn([](const uint8_t* b, int64_t n, auto& s) { bf16(b, n, s); }); return true;
       case TensorType::F32: fn([](const uint8_t* b, int64_t n, auto& s) { f32(b, n, s); }); return true;
+      case TensorType::F8_E4M3: fn([](const uint8_t* b, int64_t n, auto& s) { f8_e4m3(b, n, s); }); return true;
       default: return false;
     }
   }
