@@ -266,7 +266,8 @@ def main():
     llama_bench, llama_flags = build_llama_bench(args)
     has_bench = schwarm_has_bench(schwarm)
     if not has_bench:
-        log(f"{rel(schwarm)} has no 'bench' subcommand: the schwarm runs are skipped")
+        why = "is not built" if not os.path.exists(schwarm) else "has no 'bench' subcommand"
+        log(f"{rel(schwarm)} {why}: the schwarm runs are skipped")
 
     results = load_results(results_path)
     results.setdefault("started", datetime.datetime.now().isoformat(timespec="seconds"))
