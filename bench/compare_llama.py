@@ -265,8 +265,8 @@ def main():
 
     llama_bench, llama_flags = build_llama_bench(args)
     has_bench = schwarm_has_bench(schwarm)
+    why = "is not built" if not os.path.exists(schwarm) else "has no `bench` subcommand yet"
     if not has_bench:
-        why = "is not built" if not os.path.exists(schwarm) else "has no 'bench' subcommand"
         log(f"{rel(schwarm)} {why}: the schwarm runs are skipped")
 
     results = load_results(results_path)
@@ -316,7 +316,10 @@ def main():
     save_results(results_path, results)
 
     llama_build = next((x.get("build_commit") for r in results["runs"] if r["runner"].startswith("llama")
-                        for x in r["results"] if x.get("build_commit")), "?")
+                        for x in r["results"] if x.get("build_commit") not in (None, "", "unknown")), None)
+    if llama_build is None:  # built from the source package, which carries no git commit
+        sdists = [f for f in os.listdir(os.path.join(ROOT, ".cache/llama-cpp-python")) if f.endswith(".tar.gz")]
+        llama_build = "vendored by " + (sdists[0][:-len(".tar.gz")] if sdists else "llama-cpp-python")
     figs = [f"pp{n_prompt}", f"tg{n_gen}"]
     m = results["machine"]
     section = "\n".join([
@@ -332,7 +335,7 @@ def main():
         f"{args.threads} threads, both programs on the same file. llama.cpp: llama-bench built with "
         f"GGML_NATIVE=ON and AMX compiled out ({AMX_OFF}), the better of `--repack 0` and `--repack 1` "
         "(the other in brackets). Ratio = schwarm / llama.cpp (above 1: schwarm is faster)."
-        + ("" if has_bench else " **schwarm was not run: its binary has no `bench` subcommand yet.**"),
+        + ("" if has_bench else f" **schwarm was not run: `{rel(schwarm)}` {why}.**"),
         "",
         table(results, cases, figs, has_bench),
         "",
