@@ -112,6 +112,20 @@ class Llm {
   // parse_special = true): the template writes BOS itself (as transformers' apply_chat_template).
   std::vector<int32_t> tokenize_chat(std::span<const ChatMessage> messages, bool add_generation_prompt = true) const;
 
+  // ---- scoring ----
+  // The fp32 logits of every position of `tokens`, evaluated as one sequence from an empty
+  // context: row i (vocab_size() values) scores the token after tokens[0..i]. Throws Error for an
+  // empty input, ids outside the vocabulary, or more tokens than context_length(). Takes its turn
+  // on the model like a Session's forward pass. `dump`, for layer-by-layer debugging, receives
+  // every named intermediate of the forward pass ("embed", "attn_out", "layer_out" (transformers'
+  // hidden_states[layer + 1]), "final_norm", "logits"; layer -1 outside the layers) as a
+  // row-major [rows x cols] f32 matrix.
+  using DumpFn = std::function<void(const std::string& name, int64_t layer, std::span<const float> data,
+                                    int64_t rows, int64_t cols)>;
+  std::vector<float> evaluate(std::span<const int32_t> tokens, const DumpFn& dump = {}) const;
+  // True when tokenize(..., add_special = true) starts with BOS (the checkpoint's tokenizer config).
+  bool adds_bos() const;
+
   struct Impl;  // the implementation (src/api/); not part of the API
   explicit Llm(std::shared_ptr<Impl> impl);
   const std::shared_ptr<Impl>& impl() const { return impl_; }
@@ -217,6 +231,30 @@ class Session {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+struct PerplexityOptions {
+  int64_t context = 512;  // tokens per chunk (llama-perplexity's -c)
+  int64_t max_chunks = -1;  // -1: every whole chunk of the text
+  // Called after each chunk with its index (from 0), the chunk count and the running estimate.
+  std::function<void(int64_t chunk, int64_t chunks, double running_perplexity)> on_chunk;
+};
+
+struct PerplexityResult {
+  double perplexity = 0;      // exp(mean_nll)
+  double mean_nll = 0;        // mean negative log-likelihood per scored token (nats)
+  double perplexity_error = 0;  // perplexity x the standard error of mean_nll (llama-perplexity's "+/-")
+  int64_t chunks = 0;
+  int64_t scored_tokens = 0;
+};
+
+// Perplexity of a token sequence as llama.cpp's llama-perplexity computes it, so the figures
+// compare: the tokens (tokenized with add_special, so BOS first where the tokenizer adds one) are
+// cut into whole chunks of `context` tokens (the rest dropped); each chunk is evaluated from an
+// empty context with its first token replaced by BOS when the tokenizer adds one; the second half
+// of each chunk is scored: positions j in [context/2, context-1) predict token j+1. Throws Error
+// when fewer than 2 x context tokens are given (llama-perplexity's requirement), or for a context
+// below 4 or above llm.context_length().
+PerplexityResult perplexity(const Llm& llm, std::span<const int32_t> tokens, const PerplexityOptions& options = {});
 
 // One request of a Batch.
 struct BatchRequest {

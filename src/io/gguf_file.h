@@ -50,7 +50,48 @@ class GgufFile {
   GgufContents contents_;
 };
 
-// Builds a GGUF v3 file. Tensors are written in the order added; shapes outermost-first.
+// A tensor's entry in a GGUF header: name, type, shape outermost-first.
+struct GgufTensorInfo {
+  std::string name;
+  TensorType type;
+  std::vector<int64_t> shape;
+};
+
+// Checks that `t` can be stored in a GGUF file (a GGUF type, at most 4 dims, whole blocks, no
+// overflow) and returns its byte size; throws Error naming the tensor otherwise.
+uint64_t gguf_tensor_nbytes(const GgufTensorInfo& t);
+
+// Writes a GGUF v3 file whose tensor data arrives piece by piece, so a file larger than memory
+// can be made: the header (metadata in the given order; alignment from general.alignment, else
+// 32) is written when the writer is made; then append() takes the tensors' bytes in the order
+// declared, in as many pieces as wanted; finish() checks every byte arrived, fsyncs and renames
+// PATH.tmp over PATH. A writer dropped before finish() removes PATH.tmp.
+class GgufStreamWriter {
+ public:
+  GgufStreamWriter(std::string path, const GgufMetadata& metadata, std::vector<GgufTensorInfo> tensors);
+  ~GgufStreamWriter();
+  GgufStreamWriter(const GgufStreamWriter&) = delete;
+  GgufStreamWriter& operator=(const GgufStreamWriter&) = delete;
+
+  void append(std::span<const uint8_t> bytes);
+  void finish();
+  uint64_t total_bytes() const { return total_; }  // the size the finished file will have
+
+ private:
+  void put(std::span<const uint8_t> bytes);
+  void pad_current();
+  [[noreturn]] void fail(const std::string& what, int err);
+  std::string path_, tmp_;
+  int fd_ = -1;
+  uint64_t alignment_ = 32;
+  std::vector<GgufTensorInfo> tensors_;
+  std::vector<uint64_t> sizes_;
+  size_t current_ = 0;      // the tensor append() fills
+  uint64_t filled_ = 0;     // bytes of it so far
+  uint64_t total_ = 0;
+};
+
+// Builds a GGUF v3 file in memory. Tensors are written in the order added; shapes outermost-first.
 class GgufWriter {
  public:
   explicit GgufWriter(uint64_t alignment = 32);

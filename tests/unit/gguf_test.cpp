@@ -483,3 +483,53 @@ TEST(GgufHostile, TensorInfoErrors) {
 TEST(GgufHostile, OpenMissingFileIsFileError) {
   EXPECT_THROW(GgufFile::open(kDir + "/does_not_exist.gguf"), FileError);
 }
+
+// GgufStreamWriter: the same bytes as GgufWriter however the data is cut into pieces; too much or
+// too little data is an error that leaves no file behind.
+TEST(GgufStreamWriter, PiecewiseEqualsWholeWriter) {
+  const fs::path dir = fs::temp_directory_path() / ("schwarm_gguf_stream_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  GgufMetadata md = {{"general.alignment", GgufValue::u32(64)}, {"k", GgufValue::str("v")}};
+  const std::vector<GgufTensorInfo> infos = {
+      {"a", TensorType::F32, {3, 5}}, {"empty", TensorType::F32, {0}}, {"b", TensorType::Q8_0, {2, 32}}};
+  std::vector<uint8_t> data;
+  GgufWriter whole(64);
+  whole.set("k", GgufValue::str("v"));
+  for (const GgufTensorInfo& t : infos) {
+    std::vector<uint8_t> bytes(gguf_tensor_nbytes(t));
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + data.size());
+    if (t.type == TensorType::Q8_0)
+      for (size_t i = 0; i < bytes.size(); i += 34) bytes[i + 1] = 0x3c;  // finite f16 scales
+    whole.add_tensor(t.name, t.type, t.shape, bytes);
+    data.insert(data.end(), bytes.begin(), bytes.end());
+  }
+  for (size_t piece : {size_t{1}, size_t{7}, size_t{60}, data.size()}) {
+    const std::string path = (dir / ("s" + std::to_string(piece) + ".gguf")).string();
+    GgufStreamWriter out(path, md, infos);
+    for (size_t at = 0; at < data.size(); at += piece)
+      out.append(std::span<const uint8_t>(data).subspan(at, std::min(piece, data.size() - at)));
+    out.finish();
+    EXPECT_EQ(read_bytes(path), whole.serialize()) << "pieces of " << piece;
+    EXPECT_EQ(fs::file_size(path), out.total_bytes());
+    EXPECT_FALSE(fs::exists(path + ".tmp"));
+  }
+  const std::string path = (dir / "bad.gguf").string();
+  {
+    GgufStreamWriter out(path, md, infos);
+    out.append(std::span<const uint8_t>(data).first(10));
+    EXPECT_THROW(out.finish(), Error);  // tensor 'a' has 10 of its 60 bytes
+  }
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_FALSE(fs::exists(path));
+  {
+    GgufStreamWriter out(path, md, infos);
+    std::vector<uint8_t> more = data;
+    more.push_back(0);
+    EXPECT_THROW(out.append(more), Error);
+  }
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_THROW(GgufStreamWriter(path, md, {{"a", TensorType::Q8_0, {3}}}), Error);  // not whole blocks
+  EXPECT_THROW(GgufStreamWriter(path, md, {{"a", TensorType::F32, {1}}, {"a", TensorType::F32, {1}}}), Error);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  fs::remove_all(dir);
+}

@@ -5,11 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "io/checkpoint.h"
-#include "model/model.h"
-#include "runtime/kv_cache.h"
 #include "runtime/npy.h"
 #include "schwarm/error.h"
+#include "schwarm/schwarm.hpp"
 #include "subcommands.h"
 
 namespace schwarm::cli {
@@ -30,32 +28,22 @@ void add_logits(CLI::App& app, Runner& run) {
   sub->callback([o, &run] {
     run = [o]() -> int {
       const std::vector<int32_t> ids = parse_ids(o->ids);
-      const Checkpoint cp = Checkpoint::open(o->model);
-      const std::unique_ptr<Model> model = make_model(cp);
-      const std::unique_ptr<Backend> backend = make_backend_by_name(o->backend, o->threads);
-      const int64_t n = static_cast<int64_t>(ids.size());
-      KvCache cache(model->kv_layout(), (n + 15) / 16, 16);
-      const int32_t s = cache.add_sequence();
-      cache.reserve(s, n);
-      std::vector<int32_t> seq(ids.size(), s), pos(ids.size());
-      for (size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int32_t>(i);
-      BatchLayout b;
-      b.n_tokens = n;
-      b.seq = seq;
-      b.pos = pos;
-      b.page_table = cache.page_tables();
-      b.page_tokens = cache.page_tokens();
-      ForwardOptions fo;
+      LoadOptions lo;
+      lo.backend = o->backend;
+      lo.threads = o->threads;
+      lo.context_size = static_cast<int64_t>(ids.size());
+      const Llm llm = Llm::load(o->model, lo);
+      Llm::DumpFn dump;
       if (!o->dump.empty()) {
         std::filesystem::create_directories(o->dump);
-        fo.dump = [dir = o->dump](const std::string& name, int64_t layer, std::span<const float> d, int64_t rows,
-                                  int64_t cols) {
+        dump = [dir = o->dump](const std::string& name, int64_t layer, std::span<const float> d, int64_t rows,
+                               int64_t cols) {
           const std::string file = name + (layer >= 0 ? "." + std::to_string(layer) : "") + ".npy";
           write_npy_f32((std::filesystem::path(dir) / file).string(), d, {rows, cols});
         };
       }
-      const std::vector<float> logits = model->forward(b, ids, cache.layers(), *backend, fo);
-      write_npy_f32(o->out, logits, {n, model->config().vocab_size});
+      const std::vector<float> logits = llm.evaluate(ids, dump);
+      write_npy_f32(o->out, logits, {static_cast<int64_t>(ids.size()), llm.vocab_size()});
       return 0;
     };
   });

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   schwarm::cli::add_logits(app, run);
   schwarm::cli::add_tokenize(app, run);
   schwarm::cli::add_template(app, run);
+  schwarm::cli::add_perplexity(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

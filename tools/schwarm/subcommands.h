@@ -23,5 +23,6 @@ std::vector<int32_t> parse_ids(const std::string& text);
 std::unique_ptr<Backend> make_backend_by_name(const std::string& name, int threads);
 void add_tokenize(CLI::App& app, Runner& run);
 void add_template(CLI::App& app, Runner& run);
+void add_perplexity(CLI::App& app, Runner& run);
 
 }  // namespace schwarm::cli
