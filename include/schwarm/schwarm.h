@@ -27,9 +27,10 @@ extern "C" {
 
 typedef enum schwarm_status {
   SCHWARM_OK = 0,
-  SCHWARM_ERROR_INVALID_ARGUMENT = 1, /* a NULL handle, an option out of range, an id outside the vocab */
+  SCHWARM_ERROR_INVALID_ARGUMENT = 1, /* a NULL handle or pointer where one is required */
   SCHWARM_ERROR_FILE = 2,             /* a file is missing, unreadable or malformed (message: "PATH: problem") */
-  SCHWARM_ERROR_RUNTIME = 3,          /* anything else: unknown architecture, no tokenizer, KV cache full, ... */
+  SCHWARM_ERROR_RUNTIME = 3,          /* anything else: an option out of range, an id outside the vocab,
+                                         unknown architecture, no tokenizer, context full, ... */
   SCHWARM_ERROR_OUT_OF_MEMORY = 4
 } schwarm_status;
 

@@ -20,17 +20,11 @@
 #include <span>
 #include <vector>
 
+#include "schwarm/sampling.h"
+
 namespace schwarm {
 
-struct SamplingOptions {
-  float temperature = 0.0f;         // >= 0; 0 = greedy
-  int32_t top_k = 0;                // >= 0; 0 = off
-  float top_p = 1.0f;               // (0, 1]; 1 = off
-  float min_p = 0.0f;               // [0, 1]; 0 = off
-  float repetition_penalty = 1.0f;  // > 0; 1 = off
-  int32_t repetition_window = 0;    // >= 0; ids looked back for the penalty, 0 = whole sequence
-  uint64_t seed = 0;
-};
+// SamplingOptions is public (schwarm/sampling.h): the API hands it through unchanged.
 
 // Throws schwarm::Error naming the first out-of-range option.
 void validate(const SamplingOptions& options);
