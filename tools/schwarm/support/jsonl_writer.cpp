@@ -7,13 +7,13 @@
 
 namespace schwarm::cli {
 
-void OrderedJsonlWriter::write_line(const nlohmann::json& record) {
+void OrderedJsonlWriter::write_line(const nlohmann::ordered_json& record) {
   const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0)
     throw FileError(name_, std::string("write failed: ") + std::strerror(errno));
 }
 
-void OrderedJsonlWriter::put(int64_t seq, nlohmann::json record) {
+void OrderedJsonlWriter::put(int64_t seq, nlohmann::ordered_json record) {
   if (seq < next_ || pending_.count(seq)) throw Error("result record " + std::to_string(seq) + " given twice");
   if (seq != next_) {
     pending_.emplace(seq, std::move(record));

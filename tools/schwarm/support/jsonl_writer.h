@@ -18,16 +18,16 @@ class OrderedJsonlWriter {
   OrderedJsonlWriter(std::FILE* out, std::string name) : out_(out), name_(std::move(name)) {}
 
   // Record number `seq` (0, 1, 2, ... each given once). Throws Error when a write fails.
-  void put(int64_t seq, nlohmann::json record);
+  void put(int64_t seq, nlohmann::ordered_json record);
   int64_t written() const { return next_; }          // records written so far
   size_t pending() const { return pending_.size(); }  // done but waiting for an earlier one
 
  private:
-  void write_line(const nlohmann::json& record);
+  void write_line(const nlohmann::ordered_json& record);
   std::FILE* out_;
   std::string name_;
   int64_t next_ = 0;
-  std::map<int64_t, nlohmann::json> pending_;
+  std::map<int64_t, nlohmann::ordered_json> pending_;
 };
 
 }  // namespace schwarm::cli

@@ -53,9 +53,8 @@ CLI::Validator knob_check(const Knob& k) {
   return CLI::Validator(
       [&k](std::string& v) -> std::string {
         double x = 0;
-        if (!CLI::detail::lexical_cast(v, x)) return std::string(k.flag) + " expects a number, got '" + v + "'";
-        const std::string e = sampling_range_error(k.key, x);
-        return e.empty() ? e : std::string(k.flag) + ": " + e;
+        if (!CLI::detail::lexical_cast(v, x)) return "expects a number, got '" + v + "'";
+        return sampling_range_error(k.key, x);
       },
       "");
 }
@@ -111,13 +110,12 @@ void add_sampling_flags(CLI::App& sub, SamplingArgs& a) {
   sub.add_option("-s,--seed", a.seed, "sampling seed, so a run can be repeated (default: random)");
 }
 
-CLI::Validator int_range(const char* flag, int64_t lo, int64_t hi) {
+CLI::Validator int_range(int64_t lo, int64_t hi) {
   return CLI::Validator(
-      [flag, lo, hi](std::string& v) -> std::string {
+      [lo, hi](std::string& v) -> std::string {
         int64_t x = 0;
-        if (!CLI::detail::lexical_cast(v, x)) return std::string(flag) + " expects an integer, got '" + v + "'";
-        if (x < lo || x > hi)
-          return std::string(flag) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v;
+        if (!CLI::detail::lexical_cast(v, x)) return "expects an integer, got '" + v + "'";
+        if (x < lo || x > hi) return "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v;
         return "";
       },
       "");

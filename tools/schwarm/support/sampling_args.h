@@ -35,7 +35,7 @@ std::string sampling_range_error(std::string_view key, double value);
 // in --help and checked while parsing.
 void add_sampling_flags(CLI::App& sub, SamplingArgs& args);
 
-// A CLI11 check that a number lies in [lo, hi] (e.g. -n, -c, --parallel), naming the flag.
-CLI::Validator int_range(const char* flag, int64_t lo, int64_t hi);
+// A CLI11 check that an integer lies in [lo, hi] (e.g. -n, -c, --parallel); CLI11 names the flag.
+CLI::Validator int_range(int64_t lo, int64_t hi);
 
 }  // namespace schwarm::cli
