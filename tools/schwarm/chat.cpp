@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -36,12 +37,6 @@ struct ChatArgs {
   bool no_history = false;
 };
 
-std::string join_ids(const std::vector<int32_t>& ids) {
-  std::string s;
-  for (int32_t t : ids) s += (s.empty() ? "" : ",") + std::to_string(t);
-  return s;
-}
-
 // A conversation: its messages and a Session whose history is the rendered conversation (plus the
 // answers' tokens as they were generated).
 class Conversation {
@@ -67,6 +62,7 @@ class Conversation {
         if (!history.empty()) {
           spdlog::info("(the chat template rewrote earlier turns: evaluating the conversation again)");
           session_.reset();
+          spans_.clear();  // the answers' tokens are re-tokenized text now
         }
         ids = llm_.tokenize_chat(messages_, true);
       }
@@ -86,6 +82,8 @@ class Conversation {
     std::span<const int32_t> said(r.tokens);
     if (r.finish_reason == FinishReason::StopId && !said.empty()) said = said.first(said.size() - 1);
     messages_.push_back({"assistant", llm_.detokenize(said)});
+    const int64_t begin = static_cast<int64_t>(session_.tokens().size() - r.tokens.size());
+    spans_[messages_.size() - 1] = {begin, begin + static_cast<int64_t>(said.size())};
     ++turns_;
     last_ = r;
     totals_.prefill_ms += r.timings.prefill_ms;
@@ -99,6 +97,7 @@ class Conversation {
   void reset() {
     session_.reset();
     messages_.clear();
+    spans_.clear();
     if (!system_.empty()) messages_.push_back({"system", system_});
   }
 
@@ -110,7 +109,13 @@ class Conversation {
     j["architecture"] = llm_.architecture();
     j["vocab_size"] = llm_.vocab_size();
     j["messages"] = nlohmann::ordered_json::array();
-    for (const ChatMessage& m : messages_) j["messages"].push_back({{"role", m.role}, {"content", m.content}});
+    // JSON holds only valid UTF-8, so an answer that split a character is saved with U+FFFD; the
+    // span of its tokens lets /load restore its exact bytes (and so keep the next turn's prefix).
+    for (size_t i = 0; i < messages_.size(); ++i) {
+      nlohmann::ordered_json m = {{"role", messages_[i].role}, {"content", messages_[i].content}};
+      if (const auto it = spans_.find(i); it != spans_.end()) m["tokens"] = {it->second.first, it->second.second};
+      j["messages"].push_back(m);
+    }
     j["tokens"] = session_.tokens();
     const std::string tmp = path + ".tmp";
     {
@@ -131,6 +136,7 @@ class Conversation {
       throw FileError(path, std::string("not a chat file (invalid JSON: ") + e.what() + ")");
     }
     std::vector<ChatMessage> messages;
+    std::map<size_t, std::pair<int64_t, int64_t>> spans;
     std::vector<int32_t> tokens;
     try {
       if (j.value("format", "") != "schwarm-chat" || j.value("version", 0) != 1)
@@ -139,9 +145,16 @@ class Conversation {
           j.at("vocab_size").get<int32_t>() != llm_.vocab_size())
         throw FileError(path, "saved for another model (" + j.at("architecture").get<std::string>() + ", vocabulary " +
                                   std::to_string(j.at("vocab_size").get<int64_t>()) + ")");
-      for (const auto& m : j.at("messages"))
-        messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
       tokens = j.at("tokens").get<std::vector<int32_t>>();
+      for (const auto& m : j.at("messages")) {
+        messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
+        if (!m.contains("tokens")) continue;
+        const auto span = m.at("tokens").get<std::pair<int64_t, int64_t>>();
+        if (span.first < 0 || span.first > span.second || span.second > static_cast<int64_t>(tokens.size()))
+          throw FileError(path, "malformed chat file: a message's token span is outside the history");
+        spans[messages.size() - 1] = span;
+        messages.back().content = llm_.detokenize(std::span(tokens).subspan(span.first, span.second - span.first));
+      }
     } catch (const nlohmann::json::exception& e) {
       throw FileError(path, std::string("malformed chat file: ") + e.what());
     }
@@ -149,6 +162,7 @@ class Conversation {
     fresh.append(tokens);  // checks ids and length before anything is replaced
     session_ = std::move(fresh);
     messages_ = std::move(messages);
+    spans_ = std::move(spans);
   }
 
   std::string stats() const {
@@ -171,6 +185,7 @@ class Conversation {
   Session session_;
   std::string system_;
   std::vector<ChatMessage> messages_;
+  std::map<size_t, std::pair<int64_t, int64_t>> spans_;  // message -> its answer's [begin, end) in the history
   int64_t turns_ = 0;
   std::optional<GenerateResult> last_;
   Timings totals_;  // summed over answers

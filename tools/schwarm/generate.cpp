@@ -103,9 +103,7 @@ int run_single(const GenerateArgs& o) {
   GenerateResult r;
   if (g.max_tokens > 0) r = session.generate(g);
   if (!text) {
-    std::string line;
-    for (int32_t t : r.tokens) line += (line.empty() ? "" : ",") + std::to_string(t);
-    std::printf("%s", line.c_str());
+    std::printf("%s", join_ids(r.tokens).c_str());
   }
   std::printf("\n");
   std::fflush(stdout);

@@ -54,6 +54,15 @@ TokenFn print_to_stdout() {
   };
 }
 
+std::string join_ids(std::span<const int32_t> ids) {
+  std::string s;
+  for (int32_t t : ids) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(t);
+  }
+  return s;
+}
+
 std::string timing_summary(const GenerateResult& r) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%lld prompt tokens (%lld cached) at %.2f t/s, %lld generated at %.2f t/s, finish: %s",

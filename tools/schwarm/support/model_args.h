@@ -3,6 +3,7 @@
 // model through the public API with a progress bar on a terminal.
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "schwarm/schwarm.hpp"
@@ -26,6 +27,8 @@ Llm load_model(const ModelArgs& args);
 
 // A streaming callback that writes each piece to stdout and flushes it.
 TokenFn print_to_stdout();
+// "1,2,3": ids as generate --print-ids and chat --print-prompt-ids print them.
+std::string join_ids(std::span<const int32_t> ids);
 // "12 prompt tokens (30 cached) at 850.20 t/s, 32 generated at 41.70 t/s, finish: max_tokens".
 std::string timing_summary(const GenerateResult& r);
 
