@@ -72,24 +72,30 @@ std::vector<BatchResult> Batch::run(const std::function<void(const BatchResult&)
     results[static_cast<size_t>(index)].error = std::move(message);
     done(results[static_cast<size_t>(index)]);
   };
-  // Starts request i in the engine, or reports why it cannot run.
+  // Starts request i in the engine, or reports why it cannot run (on_done outside the try, so an
+  // exception from it is not taken for the request's error).
   auto admit = [&](int64_t i) {
     const BatchRequest& q = requests[static_cast<size_t>(i)];
+    std::string problem;
     try {
       std::vector<int32_t> prompt = q.prompt;
       if (prompt.empty() && !q.prompt_text.empty()) prompt = b.llm->need_tokenizer("batch").encode(q.prompt_text, true, true);
-      if (prompt.empty()) return fail(i, "the prompt is empty");
       const int64_t n = static_cast<int64_t>(prompt.size());
-      if (n >= ctx)
-        return fail(i, "the prompt has " + std::to_string(n) + " tokens and the context holds " + std::to_string(ctx) +
-                           " (LoadOptions::context_size)");
-      const int64_t budget = std::min(q.options.max_tokens, ctx - n);
-      const int64_t id = e.submit(std::move(prompt), budget, st.request_options(q.options, false));
-      running.push_back({i, id, budget});
-      by_engine_id[id] = static_cast<size_t>(i);
+      if (n == 0) {
+        problem = "the prompt is empty";
+      } else if (n >= ctx) {
+        problem = "the prompt has " + std::to_string(n) + " tokens and the context holds " + std::to_string(ctx) +
+                  " (LoadOptions::context_size)";
+      } else {
+        const int64_t budget = std::min(q.options.max_tokens, ctx - n);
+        const int64_t id = e.submit(std::move(prompt), budget, st.request_options(q.options, false));
+        running.push_back({i, id, budget});
+        by_engine_id[id] = static_cast<size_t>(i);
+      }
     } catch (const std::exception& ex) {
-      fail(i, ex.what());
+      problem = ex.what();
     }
+    if (!problem.empty()) fail(i, std::move(problem));
   };
   // Moves finished requests from `running` to their results.
   auto collect = [&] {
