@@ -72,7 +72,7 @@ TEST(CliBatch, BrokenLinesGetErrorRecordsAndTheRestMatchesSingleRuns) {
   }
   EXPECT_NE(recs[1]["error"].get<std::string>().find("in.jsonl:2: invalid JSON"), std::string::npos) << recs[1];
   EXPECT_NE(recs[3]["error"].get<std::string>().find("in.jsonl:5: unknown key 'temprature'"), std::string::npos);
-  EXPECT_NE(recs[6]["error"].get<std::string>().find("in.jsonl:8: max_tokens must be >= 0"), std::string::npos);
+  EXPECT_NE(recs[6]["error"].get<std::string>().find("in.jsonl:8: max_tokens must be >= -1"), std::string::npos);
 
   EXPECT_EQ(ids_of(recs[0]), single("-p 'Hello world' -n 5 --temp 0"));
   EXPECT_EQ(recs[0]["generated_tokens"], 5);
@@ -123,6 +123,35 @@ TEST(CliBatch, FileAndFlagProblemsAreOneLine) {
     EXPECT_NE(r.err.find(expect), std::string::npos) << args << ": " << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+}
+
+// Ctrl-C (SIGINT) during a batch: the running request ends as cancelled, the waiting ones get an
+// error record, every record is a whole line, and the exit status is 130. The first request is
+// tiny; the 60 others sample until the model's end-of-sequence (a few hundred tokens each, about
+// a quarter of a second here), so the signal, sent after a second, lands mid-batch.
+TEST(CliBatch, InterruptedBatchKeepsEveryRecordWritten) {
+  TempDir dir;
+  const std::string in = dir.file("in.jsonl"), out = dir.file("out.jsonl");
+  const int n = 61;
+  {
+    std::ofstream f(in);
+    f << R"({"id": 0, "prompt": "Hello", "max_tokens": 1})" "\n";
+    for (int i = 1; i < n; ++i)
+      f << R"({"id": )" << i << R"(, "prompt": "Hello", "max_tokens": -1, "temperature": 1, "seed": )" << i << "}\n";
+  }
+  const auto r = schwarm_test::run_shell(std::string(SCHWARM_CLI_PATH) + " generate -m '" + kModel + "' --jsonl '" +
+                                         in + "' --out '" + out + "' --parallel 1 -q 2>/dev/null & pid=$!; " +
+                                         "sleep 1; kill -INT $pid; wait $pid; echo \"exit=$?\"");
+  EXPECT_EQ(r.out, "exit=130\n");
+  const std::vector<json> recs = parse_lines(slurp(out));
+  ASSERT_EQ(recs.size(), static_cast<size_t>(n)) << slurp(out);
+  EXPECT_EQ(recs[0]["finish_reason"], "max_tokens");
+  // Done ones, then (maybe) the one that was running, then the ones that never started.
+  size_t i = 1;
+  while (i < recs.size() && recs[i].value("finish_reason", "") == "stop_id") ++i;
+  if (i < recs.size() && recs[i].value("finish_reason", "") == "cancelled") ++i;
+  ASSERT_LT(i, recs.size()) << "the batch ended before the signal";
+  for (; i < recs.size(); ++i) EXPECT_EQ(recs[i].value("error", ""), in + ":" + std::to_string(i + 1) + ": cancelled");
 }
 
 }  // namespace

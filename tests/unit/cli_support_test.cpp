@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench_report.h"
+#include "interrupt.h"
 #include "jsonl_requests.h"
 #include "jsonl_writer.h"
 #include "progress.h"
@@ -81,7 +82,7 @@ TEST(JsonlRequests, HostileLinesGiveOneClearError) {
       {R"({"messages": [{"role": "user", "content": 1}]})", "messages[0].content must be a string"},
       {R"({"messages": [{"role": "user", "content": "x", "name": "n"}]})", "unknown key 'name'"},
       {R"({"messages": [3]})", "messages[0] must be an object"},
-      {R"({"prompt": "x", "max_tokens": -1})", "max_tokens must be >= 0"},
+      {R"({"prompt": "x", "max_tokens": -2})", "max_tokens must be >= -1"},
       {R"({"prompt": "x", "max_tokens": 1.5})", "max_tokens must be an integer"},
       {R"({"prompt": "x", "max_tokens": "8"})", "max_tokens must be an integer, got string"},
       {R"({"prompt": "x", "max_tokens": 99999999999999999999})", "max_tokens must be an integer"},
@@ -246,6 +247,27 @@ TEST(SamplingArgs, RangesAndOverlay) {
   EXPECT_EQ(r.temperature, 0.5);
   EXPECT_EQ(r.top_k, 3);
   EXPECT_FALSE(r.seed);
+}
+
+// Ctrl-C inside a scope sets the flag and the process goes on; the old handler comes back after.
+TEST(Interrupt, SigintInsideAScopeOnlySetsTheFlag) {
+  struct sigaction before {};
+  sigaction(SIGINT, nullptr, &before);
+  {
+    InterruptScope scope;
+    EXPECT_FALSE(interrupted());
+    raise(SIGINT);
+    EXPECT_TRUE(interrupted());
+    EXPECT_TRUE(interrupt_flag().load());
+    clear_interrupted();
+    EXPECT_FALSE(interrupted());
+    raise(SIGINT);
+  }
+  struct sigaction after {};
+  sigaction(SIGINT, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, before.sa_handler);
+  InterruptScope again;  // a new scope starts with the flag cleared
+  EXPECT_FALSE(interrupted());
 }
 
 }  // namespace

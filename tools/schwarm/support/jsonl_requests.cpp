@@ -139,7 +139,9 @@ ParsedLine parse_request_line(std::string_view line, int64_t line_no) {
     for (const char* key : {"max_tokens", "n_predict"})
       if (const auto it = obj.find(key); it != obj.end()) {
         r.max_tokens = get_int(*it, key);
-        if (*r.max_tokens < 0) throw LineError{std::string(key) + " must be >= 0, got " + std::to_string(*r.max_tokens)};
+        if (*r.max_tokens < -1)
+          throw LineError{std::string(key) + " must be >= -1 (-1: until the model ends or the context is full), got " +
+                          std::to_string(*r.max_tokens)};
       }
     read_knob(obj, "temperature", r.sampling.temperature);
     read_knob(obj, "top_k", r.sampling.top_k);
