@@ -20,14 +20,20 @@ using schwarm_test::TempDir;
 const std::string kModel = std::string(SCHWARM_TEST_DATA_DIR) + "/checkpoints/tiny-deepseek-v3";
 
 const char* const kBatch =
-    R"({"id": "a", "prompt": "Hello world", "max_tokens": 5})" "\n"
-    "not json\n"
-    R"({"id": 7, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3})" "\n"
+    R"({"id": "a", "prompt": "Hello world", "max_tokens": 5})"
     "\n"
-    R"({"id": "c", "prompt": "x", "temprature": 0.5})" "\n"
-    R"({"id": "d", "prompt": "The swarm", "max_tokens": 6, "seed": 3, "temperature": 0.8, "top_k": 20})" "\n"
-    R"({"prompt": "Hello world", "max_tokens": 2, "stop": ["zzz"]})" "\n"
-    R"({"id": "e", "prompt": "Hello world", "max_tokens": -2})" "\n";
+    "not json\n"
+    R"({"id": 7, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3})"
+    "\n"
+    "\n"
+    R"({"id": "c", "prompt": "x", "temprature": 0.5})"
+    "\n"
+    R"({"id": "d", "prompt": "The swarm", "max_tokens": 6, "seed": 3, "temperature": 0.8, "top_k": 20})"
+    "\n"
+    R"({"prompt": "Hello world", "max_tokens": 2, "stop": ["zzz"]})"
+    "\n"
+    R"({"id": "e", "prompt": "Hello world", "max_tokens": -2})"
+    "\n";
 
 std::vector<json> parse_lines(const std::string& text) {
   std::vector<json> out;
@@ -70,9 +76,12 @@ TEST(CliBatch, BrokenLinesGetErrorRecordsAndTheRestMatchesSingleRuns) {
     EXPECT_EQ(recs[i]["id"], ids[i]) << i;
     EXPECT_EQ(recs[i]["line"], lines[i]) << i;
   }
-  EXPECT_NE(recs[1]["error"].get<std::string>().find("in.jsonl:2: invalid JSON"), std::string::npos) << recs[1];
-  EXPECT_NE(recs[3]["error"].get<std::string>().find("in.jsonl:5: unknown key 'temprature'"), std::string::npos);
-  EXPECT_NE(recs[6]["error"].get<std::string>().find("in.jsonl:8: max_tokens must be >= -1"), std::string::npos);
+  EXPECT_NE(recs[1]["error"].get<std::string>().find("in.jsonl:2: invalid JSON"), std::string::npos)
+      << recs[1];
+  EXPECT_NE(recs[3]["error"].get<std::string>().find("in.jsonl:5: unknown key 'temprature'"),
+            std::string::npos);
+  EXPECT_NE(recs[6]["error"].get<std::string>().find("in.jsonl:8: max_tokens must be >= -1"),
+            std::string::npos);
 
   EXPECT_EQ(ids_of(recs[0]), single("-p 'Hello world' -n 5 --temp 0"));
   EXPECT_EQ(recs[0]["generated_tokens"], 5);
@@ -81,11 +90,14 @@ TEST(CliBatch, BrokenLinesGetErrorRecordsAndTheRestMatchesSingleRuns) {
   EXPECT_EQ(ids_of(recs[4]), single("-p 'The swarm' -n 6 --seed 3 --temp 0.8 --top-k 20"));
   EXPECT_EQ(ids_of(recs[5]), single("-p 'Hello world' -n 2 --temp 0"));
   // A conversation goes through the chat template, as chat's first turn does.
-  const auto chat = run_cli_split("chat -m '" + kModel + "' -n 3 --temp 0 --print-prompt-ids -q", "Hi\n");
+  const auto chat =
+      run_cli_split("chat -m '" + kModel + "' -n 3 --temp 0 --print-prompt-ids -q", "Hi\n");
   const std::string prompt = chat.err.substr(chat.err.find("] ") + 2);
-  EXPECT_EQ(ids_of(recs[2]), single("--ids " + prompt.substr(0, prompt.find('\n')) + " -n 3 --temp 0"));
+  EXPECT_EQ(ids_of(recs[2]),
+            single("--ids " + prompt.substr(0, prompt.find('\n')) + " -n 3 --temp 0"));
   // Text: what the single run streams.
-  const auto text = run_cli("generate -m '" + kModel + "' -p 'Hello world' -n 5 --temp 0 -q", false);
+  const auto text =
+      run_cli("generate -m '" + kModel + "' -p 'Hello world' -n 5 --temp 0 -q", false);
   EXPECT_EQ(recs[0]["text"].get<std::string>() + "\n", text.out);
 }
 
@@ -95,7 +107,8 @@ TEST(CliBatch, ParallelismDoesNotChangeTheResults) {
   std::ofstream(in) << kBatch;
   std::vector<std::vector<json>> runs;
   for (const char* p : {"1", "3", "16"}) {
-    const auto r = run_cli("generate -m '" + kModel + "' --jsonl '" + in + "' --parallel " + p + " -q", false);
+    const auto r =
+        run_cli("generate -m '" + kModel + "' --jsonl '" + in + "' --parallel " + p + " -q", false);
     EXPECT_EQ(r.exit_code, 1);
     std::vector<json> recs = parse_lines(r.out);  // stdout without --out
     for (json& j : recs) j.erase("timings");
@@ -110,13 +123,15 @@ TEST(CliBatch, ParallelismDoesNotChangeTheResults) {
 TEST(CliBatch, FileAndFlagProblemsAreOneLine) {
   TempDir dir;
   const std::string in = dir.file("in.jsonl");
-  std::ofstream(in) << R"({"prompt": "hi"})" "\n";
+  std::ofstream(in) << R"({"prompt": "hi"})"
+                       "\n";
   for (const auto& [args, expect] : std::vector<std::pair<std::string, std::string>>{
            {"--jsonl '" + dir.file("missing.jsonl") + "'", "missing.jsonl: cannot read"},
            {"--jsonl '" + in + "' --parallel 0", "--parallel: must be in [1, 4096], got 0"},
            {"--jsonl '" + in + "' -p hi", "not both"},
            {"-p hi --out x.jsonl", "--out and --parallel go with --jsonl"},
-           {"--jsonl '" + in + "' --out '" + dir.file("no/such/dir/out.jsonl") + "'", "out.jsonl: cannot write"},
+           {"--jsonl '" + in + "' --out '" + dir.file("no/such/dir/out.jsonl") + "'",
+            "out.jsonl: cannot write"},
        }) {
     const auto r = run_cli_split("generate -m '" + kModel + "' -q " + args);
     EXPECT_NE(r.exit_code, 0) << args;
@@ -135,12 +150,15 @@ TEST(CliBatch, InterruptedBatchKeepsEveryRecordWritten) {
   const int n = 61;
   {
     std::ofstream f(in);
-    f << R"({"id": 0, "prompt": "Hello", "max_tokens": 1})" "\n";
+    f << R"({"id": 0, "prompt": "Hello", "max_tokens": 1})"
+         "\n";
     for (int i = 1; i < n; ++i)
-      f << R"({"id": )" << i << R"(, "prompt": "Hello", "max_tokens": -1, "temperature": 1, "seed": )" << i << "}\n";
+      f << R"({"id": )" << i
+        << R"(, "prompt": "Hello", "max_tokens": -1, "temperature": 1, "seed": )" << i << "}\n";
   }
-  const auto r = schwarm_test::run_shell(std::string(SCHWARM_CLI_PATH) + " generate -m '" + kModel + "' --jsonl '" +
-                                         in + "' --out '" + out + "' --parallel 1 -q 2>/dev/null & pid=$!; " +
+  const auto r = schwarm_test::run_shell(std::string(SCHWARM_CLI_PATH) + " generate -m '" + kModel +
+                                         "' --jsonl '" + in + "' --out '" + out +
+                                         "' --parallel 1 -q 2>/dev/null & pid=$!; " +
                                          "sleep 1; kill -INT $pid; wait $pid; echo \"exit=$?\"");
   EXPECT_EQ(r.out, "exit=130\n");
   const std::vector<json> recs = parse_lines(slurp(out));
@@ -151,7 +169,8 @@ TEST(CliBatch, InterruptedBatchKeepsEveryRecordWritten) {
   while (i < recs.size() && recs[i].value("finish_reason", "") == "stop_id") ++i;
   if (i < recs.size() && recs[i].value("finish_reason", "") == "cancelled") ++i;
   ASSERT_LT(i, recs.size()) << "the batch ended before the signal";
-  for (; i < recs.size(); ++i) EXPECT_EQ(recs[i].value("error", ""), in + ":" + std::to_string(i + 1) + ": cancelled");
+  for (; i < recs.size(); ++i)
+    EXPECT_EQ(recs[i].value("error", ""), in + ":" + std::to_string(i + 1) + ": cancelled");
 }
 
 }  // namespace

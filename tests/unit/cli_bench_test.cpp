@@ -23,9 +23,10 @@ TEST(CliBench, JsonRecordsHaveLlamaBenchFields) {
   ASSERT_EQ(all.size(), 4u) << all.dump(1);
   for (size_t i = 0; i < all.size(); ++i) {
     const nlohmann::json& j = all[i];
-    for (const char* k : {"model_filename", "model_type", "model_size", "model_n_params", "n_prompt", "n_gen",
-                          "n_threads", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts", "samples_ns", "samples_ts",
-                          "peak_rss_bytes", "backend", "test_time"})
+    for (const char* k :
+         {"model_filename", "model_type", "model_size", "model_n_params", "n_prompt", "n_gen",
+          "n_threads", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts", "samples_ns", "samples_ts",
+          "peak_rss_bytes", "backend", "test_time"})
       ASSERT_TRUE(j.contains(k)) << k;
     EXPECT_EQ(j["model_filename"], kModel);
     EXPECT_EQ(j["backend"], "cpu");

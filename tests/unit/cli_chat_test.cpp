@@ -40,7 +40,9 @@ std::string join(const std::vector<int32_t>& ids) {
 // `schwarm template` for these messages (a JSON array: nlohmann reads {x} as x itself).
 std::string render(const TempDir& dir, const nlohmann::json& messages, bool add_generation_prompt) {
   const std::string ctx = dir.file("ctx.json");
-  std::ofstream(ctx) << nlohmann::json{{"messages", messages}, {"add_generation_prompt", add_generation_prompt}}.dump();
+  std::ofstream(ctx) << nlohmann::json{{"messages", messages},
+                                       {"add_generation_prompt", add_generation_prompt}}
+                            .dump();
   const auto r = run_cli("template -m '" + kModel + "' --context '" + ctx + "'", false);
   EXPECT_EQ(r.exit_code, 0);
   return r.out;
@@ -72,7 +74,8 @@ std::vector<TurnCounts> timings(const std::string& err) {
   const std::regex re(R"(^\[(\d+) prompt tokens \((\d+) cached\))");
   std::istringstream in(err);
   for (std::string line; std::getline(in, line);)
-    if (std::smatch m; std::regex_search(line, m, re)) out.push_back({std::stol(m[1]), std::stol(m[2])});
+    if (std::smatch m; std::regex_search(line, m, re))
+      out.push_back({std::stol(m[1]), std::stol(m[2])});
   return out;
 }
 
@@ -83,7 +86,9 @@ const nlohmann::json kUser2 = {{"role", "user"}, {"content", "And now?"}};
 // a placeholder answer "X", since the template copies the answer verbatim.
 std::vector<int32_t> expected_turn2(const TempDir& dir) {
   const std::string before = render(dir, nlohmann::json::array({kUser1}), true) + "X";
-  const std::string full = render(dir, nlohmann::json::array({kUser1, {{"role", "assistant"}, {"content", "X"}}, kUser2}), true);
+  const std::string full = render(
+      dir, nlohmann::json::array({kUser1, {{"role", "assistant"}, {"content", "X"}}, kUser2}),
+      true);
   EXPECT_EQ(full.compare(0, before.size(), before), 0) << full;
   return tokenize(dir, full.substr(before.size()));
 }
@@ -91,12 +96,14 @@ std::vector<int32_t> expected_turn2(const TempDir& dir) {
 TEST(CliChat, TurnsFollowTheTemplateAndTurnTwoPrefillsOnlyItsTokens) {
   TempDir dir;
   const int n = 4;
-  const auto r = run_cli_split("chat -m '" + kModel + "' -n 4 --temp 0 --print-prompt-ids --timings -q",
-                               "Hello there\nAnd now?\n");
+  const auto r =
+      run_cli_split("chat -m '" + kModel + "' -n 4 --temp 0 --print-prompt-ids --timings -q",
+                    "Hello there\nAnd now?\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> prompts = lines_after(r.err, "[prompt ids] ");
   ASSERT_EQ(prompts.size(), 2u) << r.err;
-  const std::vector<int32_t> turn1 = tokenize(dir, render(dir, nlohmann::json::array({kUser1}), true));
+  const std::vector<int32_t> turn1 =
+      tokenize(dir, render(dir, nlohmann::json::array({kUser1}), true));
   EXPECT_EQ(parse_ids(prompts[0]), turn1);
   const std::vector<int32_t> turn2 = expected_turn2(dir);
   EXPECT_EQ(parse_ids(prompts[1]), turn2);
@@ -111,7 +118,8 @@ TEST(CliChat, TurnsFollowTheTemplateAndTurnTwoPrefillsOnlyItsTokens) {
   EXPECT_EQ(t[1].cached, static_cast<long>(turn1.size()) + n - 1);
 
   // The first answer is what generate gives for the same ids.
-  const auto g = run_cli("generate -m '" + kModel + "' --ids " + join(turn1) + " -n 4 --temp 0", false);
+  const auto g =
+      run_cli("generate -m '" + kModel + "' --ids " + join(turn1) + " -n 4 --temp 0", false);
   ASSERT_EQ(g.exit_code, 0);
   EXPECT_EQ(r.out.compare(0, g.out.size(), g.out), 0) << r.out << "\nvs\n" << g.out;
 }
@@ -122,8 +130,9 @@ TEST(CliChat, CommandsOverAPipe) {
   const auto plain = run_cli_split(flags, "Hello there\nAnd now?\n");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   const std::string file = dir.file("chat.json");
-  const auto r = run_cli_split(flags, "Hello there\n/stats\n/save " + file + "\n/reset\n/stats\n/load " + file +
-                                          "\n/stats\nAnd now?\n/exit\nnever answered\n");
+  const auto r =
+      run_cli_split(flags, "Hello there\n/stats\n/save " + file + "\n/reset\n/stats\n/load " +
+                               file + "\n/stats\nAnd now?\n/exit\nnever answered\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("(saved to " + file + ")"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(conversation reset)"), std::string::npos) << r.out;
@@ -137,7 +146,8 @@ TEST(CliChat, CommandsOverAPipe) {
   EXPECT_EQ(used[2].substr(0, used[2].find('(')), used[0].substr(0, used[0].find('(')));
   // After /load, turn 2 appends the same ids and gets the same answer as without save and load;
   // /exit ends the chat before the last line.
-  const std::vector<std::string> a = lines_after(plain.err, "[prompt ids] "), b = lines_after(r.err, "[prompt ids] ");
+  const std::vector<std::string> a = lines_after(plain.err, "[prompt ids] "),
+                                 b = lines_after(r.err, "[prompt ids] ");
   ASSERT_EQ(a.size(), 2u);
   ASSERT_EQ(b.size(), 2u) << r.err;
   EXPECT_EQ(a, b);
@@ -153,8 +163,9 @@ TEST(CliChat, BadCommandsAndFilesAreOneLineAndTheChatGoesOn) {
   TempDir dir;
   const std::string junk = dir.file("junk.json");
   std::ofstream(junk) << "{\"format\": \"something else\"}";
-  const auto r = run_cli_split("chat -m '" + kModel + "' -n 2 --temp 0 -q",
-                               "/bogus\n/load " + dir.file("missing.json") + "\n/load " + junk + "\n/save\nHi\n/stats\n");
+  const auto r = run_cli_split(
+      "chat -m '" + kModel + "' -n 2 --temp 0 -q",
+      "/bogus\n/load " + dir.file("missing.json") + "\n/load " + junk + "\n/save\nHi\n/stats\n");
   EXPECT_EQ(r.exit_code, 1) << "a failed turn is reported in the exit code of a piped chat";
   EXPECT_NE(r.err.find("schwarm: error: unknown command /bogus"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("missing.json: cannot read"), std::string::npos) << r.err;
@@ -166,16 +177,22 @@ TEST(CliChat, BadCommandsAndFilesAreOneLineAndTheChatGoesOn) {
 
 TEST(CliChat, SystemPromptIsTheFirstMessage) {
   TempDir dir;
-  const auto r = run_cli_split("chat -m '" + kModel + "' -n 1 --temp 0 --print-prompt-ids -q --system-prompt 'Be brief.'",
-                               "Hello there\n");
+  const auto r = run_cli_split(
+      "chat -m '" + kModel + "' -n 1 --temp 0 --print-prompt-ids -q --system-prompt 'Be brief.'",
+      "Hello there\n");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> p = lines_after(r.err, "[prompt ids] ");
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(parse_ids(p[0]), tokenize(dir, render(dir, nlohmann::json::array({{{"role", "system"}, {"content", "Be brief."}}, kUser1}), true)));
+  EXPECT_EQ(parse_ids(p[0]),
+            tokenize(dir, render(dir,
+                                 nlohmann::json::array(
+                                     {{{"role", "system"}, {"content", "Be brief."}}, kUser1}),
+                                 true)));
 }
 
 TEST(CliChat, ACheckpointWithoutChatTemplateIsOneClearError) {
-  const auto r = run_cli_split("chat -m '" + std::string(SCHWARM_TEST_DATA_DIR) + "/golden/deepseek-v3' -q", "Hi\n");
+  const auto r = run_cli_split(
+      "chat -m '" + std::string(SCHWARM_TEST_DATA_DIR) + "/golden/deepseek-v3' -q", "Hi\n");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no chat template"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

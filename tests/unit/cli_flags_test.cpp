@@ -2,6 +2,8 @@
 // stderr that names the problem (never a stack dump or CLI11's two-line usage hint).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,9 +46,11 @@ TEST(CliFlags, UserErrorsAreOneLine) {
            {"chat -m /no/such/model", "/no/such/model: no such file or directory"},
            {"generate -m '" + kModel + "' -p 'a long prompt of many words' -c 4",
             "tokens, too long for the context of 4 tokens"},
-           {"generate -m '" + kModel + "' -f /no/such/prompt.txt", "/no/such/prompt.txt: cannot read"},
+           {"generate -m '" + kModel + "' -f /no/such/prompt.txt",
+            "/no/such/prompt.txt: cannot read"},
            {"generate -m '" + kModel + "'", "give the prompt either as text with -p"},
-           {"generate -m '" + kModel + "' -p hi --stop ''", "--stop: a stop string must not be empty"},
+           {"generate -m '" + kModel + "' -p hi --stop ''",
+            "--stop: a stop string must not be empty"},
        }) {
     const auto r = run_cli_split(args + " -q", "");
     EXPECT_NE(r.exit_code, 0) << args;
@@ -63,9 +67,33 @@ TEST(CliFlags, HelpExplainsTheFlags) {
       EXPECT_NE(r.out.find(flag), std::string::npos) << cmd << " " << flag;
   }
   const auto g = run_cli_split("generate --help");
-  for (const char* flag : {"--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "-s,--seed", "-n,--n-predict",
-                           "-c,--ctx-size", "-f,--file", "--jsonl", "--parallel"})
+  for (const char* flag :
+       {"--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "-s,--seed",
+        "-n,--n-predict", "-c,--ctx-size", "-f,--file", "--jsonl", "--parallel"})
     EXPECT_NE(g.out.find(flag), std::string::npos) << flag;
+}
+
+TEST(CliFlags, UnknownArchitectureAndTruncatedFileAreOneLine) {
+  schwarm_test::TempDir dir;
+  const std::string fake = dir.file("fake");
+  std::filesystem::copy(kModel, fake);
+  nlohmann::json config = nlohmann::json::parse(schwarm_test::slurp(fake + "/config.json"));
+  config["architectures"] = {"FooBarForCausalLM"};
+  std::ofstream(fake + "/config.json") << config.dump();
+  const std::string gguf =
+      std::string(SCHWARM_TEST_DATA_DIR) + "/checkpoints/tiny-deepseek-v3-q8_0.gguf";
+  std::ofstream(dir.file("cut.gguf"), std::ios::binary) << schwarm_test::slurp(gguf).substr(0, 100);
+  for (const auto& [args, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"chat -m '" + fake + "'", "unknown architecture 'FooBarForCausalLM'"},
+           {"generate -p hi -m '" + fake + "'", "unknown architecture 'FooBarForCausalLM'"},
+           {"bench -p 1 -n 0 -r 1 -m '" + dir.file("cut.gguf") + "'", "cut.gguf: "},
+       }) {
+    const auto r = run_cli_split(args + " -q", "");
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_EQ(r.err.rfind("schwarm: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(expect), std::string::npos) << args << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
 }
 
 }  // namespace

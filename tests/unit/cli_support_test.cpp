@@ -37,8 +37,8 @@ TEST(JsonlRequests, AValidLineWithEveryField) {
 }
 
 TEST(JsonlRequests, MessagesAndDefaults) {
-  const ParsedLine p =
-      parse_request_line(R"({"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]})", 9);
+  const ParsedLine p = parse_request_line(
+      R"({"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]})", 9);
   ASSERT_TRUE(p.request) << p.error;
   EXPECT_EQ(p.request->id, 9);  // no id: the line number
   ASSERT_EQ(p.request->messages.size(), 2u);
@@ -67,9 +67,9 @@ TEST(JsonlRequests, HostileLinesGiveOneClearError) {
       {R"({"prompt": "x"} trailing)", "invalid JSON"},
       {"[1, 2]", "must be a JSON object, got array"},
       {"\"just a string\"", "must be a JSON object, got string"},
-      {"{\"prompt\": \"\xff\xfe\"}", "invalid JSON"},          // invalid UTF-8 in a string
-      {"{\"prompt\": \"\xc0\xaf\"}", "invalid JSON"},          // overlong encoding
-      {"{\"prompt\": \"\xed\xa0\x80\"}", "invalid JSON"},      // a surrogate
+      {"{\"prompt\": \"\xff\xfe\"}", "invalid JSON"},      // invalid UTF-8 in a string
+      {"{\"prompt\": \"\xc0\xaf\"}", "invalid JSON"},      // overlong encoding
+      {"{\"prompt\": \"\xed\xa0\x80\"}", "invalid JSON"},  // a surrogate
       {R"({"prompt": "x", "temprature": 0.5})", "unknown key 'temprature'"},
       {R"({"prompt": "x", "prompt": "y"})", "duplicate key 'prompt'"},
       {R"({"prompt": 5})", "prompt must be a string, got number"},
@@ -159,7 +159,8 @@ TEST(OrderedJsonlWriter, WritesInOrderAsSoonAsThePrefixIsComplete) {
   std::fseek(f, 0, SEEK_END);
   w.put(3, {{"id", 3}});
   w.put(2, {{"text", "bad \xff byte"}});
-  EXPECT_EQ(read_all(f), "{\"id\":0}\n{\"id\":1}\n{\"text\":\"bad \xef\xbf\xbd byte\"}\n{\"id\":3}\n");
+  EXPECT_EQ(read_all(f),
+            "{\"id\":0}\n{\"id\":1}\n{\"text\":\"bad \xef\xbf\xbd byte\"}\n{\"id\":3}\n");
   EXPECT_EQ(w.written(), 4);
   EXPECT_EQ(w.pending(), 0u);
   EXPECT_THROW(w.put(2, {}), std::exception);
@@ -182,9 +183,9 @@ TEST(BenchReport, StatisticsAsLlamaBench) {
   r.n_gen = 128;
   EXPECT_EQ(r.test_name(), "tg128");
   const nlohmann::ordered_json j = bench_json(r);
-  for (const char* k : {"model_filename", "model_type", "model_size", "model_n_params", "n_prompt", "n_gen",
-                        "n_threads", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts", "samples_ns", "samples_ts",
-                        "peak_rss_bytes", "backend", "test_time"})
+  for (const char* k : {"model_filename", "model_type", "model_size", "model_n_params", "n_prompt",
+                        "n_gen", "n_threads", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts",
+                        "samples_ns", "samples_ts", "peak_rss_bytes", "backend", "test_time"})
     EXPECT_TRUE(j.contains(k)) << k;
 }
 
@@ -227,7 +228,8 @@ TEST(Progress, RenderAndBytes) {
   EXPECT_EQ(human_bytes(512), "512 B");
   EXPECT_EQ(human_bytes(1536), "1.50 KiB");
   EXPECT_EQ(human_bytes(uint64_t{3} << 30), "3.00 GiB");
-  EXPECT_EQ(ProgressBar::render("loading", 1 << 20, 4 << 20, 8), "loading [##......]  25%  1.00 MiB / 4.00 MiB");
+  EXPECT_EQ(ProgressBar::render("loading", 1 << 20, 4 << 20, 8),
+            "loading [##......]  25%  1.00 MiB / 4.00 MiB");
   EXPECT_EQ(ProgressBar::render("x", 5, 0, 4), "x [####] 100%  5 B / 0 B");
   ProgressBar quiet("q", true);
   EXPECT_FALSE(quiet.enabled());

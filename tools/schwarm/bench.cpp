@@ -1,5 +1,5 @@
-// schwarm bench -m MODEL [-m MODEL2] [-p 512] [-n 128] [-r 5] [-t 1,2] [--backend cpu,ref] [--json]:
-// prompt processing and generation speed, as llama-bench measures them, so the figures compare:
+// schwarm bench -m MODEL [-m MODEL2] [-p 512] [-n 128] [-r 5] [-t 1,2] [--backend cpu,ref] [--json]
+// measures prompt processing and generation speed as llama-bench does, so the figures compare:
 //   pp<N>: N prompt tokens (BOS, then random ids from a fixed seed) evaluated in one batch from an
 //          empty context (Session::prefill);
 //   tg<N>: N tokens generated one at a time from an empty context: the first forward pass takes
@@ -42,9 +42,12 @@ struct BenchArgs {
 std::string model_type(const Llm& llm) {
   const double p = static_cast<double>(llm.n_params());
   char buf[64];
-  if (p >= 1e9) std::snprintf(buf, sizeof buf, "%.0fB", p / 1e9);
-  else if (p >= 1e6) std::snprintf(buf, sizeof buf, "%.0fM", p / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.0fK", p / 1e3);
+  if (p >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.0fB", p / 1e9);
+  else if (p >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.0fM", p / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.0fK", p / 1e3);
   return llm.family() + " " + buf;
 }
 
@@ -53,7 +56,8 @@ std::vector<int32_t> bench_prompt(const Llm& llm, int64_t n) {
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> id(0, llm.vocab_size() - 1);
   std::vector<int32_t> ids;
-  for (int64_t i = 0; i < n; ++i) ids.push_back(i == 0 && llm.bos_id() >= 0 ? llm.bos_id() : id(rng));
+  for (int64_t i = 0; i < n; ++i)
+    ids.push_back(i == 0 && llm.bos_id() >= 0 ? llm.bos_id() : id(rng));
   return ids;
 }
 
@@ -63,7 +67,8 @@ uint64_t time_pp(Session& s, const std::vector<int32_t>& prompt) {
   const auto t0 = std::chrono::steady_clock::now();
   s.prefill();
   const auto t1 = std::chrono::steady_clock::now();
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
 }
 
 uint64_t time_tg(Session& s, const std::vector<int32_t>& first, int64_t n) {
@@ -76,9 +81,10 @@ uint64_t time_tg(Session& s, const std::vector<int32_t>& first, int64_t n) {
   const GenerateResult r = s.generate(g);
   const auto t1 = std::chrono::steady_clock::now();
   if (r.generated_tokens != n)
-    throw Error("bench: generated " + std::to_string(r.generated_tokens) + " tokens, expected " + std::to_string(n) +
-                " (" + finish_reason_name(r.finish_reason) + ")");
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+    throw Error("bench: generated " + std::to_string(r.generated_tokens) + " tokens, expected " +
+                std::to_string(n) + " (" + finish_reason_name(r.finish_reason) + ")");
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
 }
 
 int run_bench(const BenchArgs& a) {
@@ -104,7 +110,8 @@ int run_bench(const BenchArgs& a) {
         base.model_size = llm.file_size();
         base.model_n_params = static_cast<uint64_t>(llm.n_params());
         base.backend = llm.backend();
-        base.n_threads = threads > 0 ? static_cast<int>(threads) : static_cast<int>(std::thread::hardware_concurrency());
+        base.n_threads = threads > 0 ? static_cast<int>(threads)
+                                     : static_cast<int>(std::thread::hardware_concurrency());
         std::vector<BenchRecord> tests;
         for (int64_t p : a.n_prompt)
           if (p > 0) tests.push_back(base), tests.back().n_prompt = static_cast<int>(p);
@@ -118,11 +125,13 @@ int run_bench(const BenchArgs& a) {
           t.test_time = utc_timestamp();
           if (!a.no_warmup) once();
           for (int64_t r = 0; r < a.repetitions; ++r) {
-            spdlog::info("bench: {} {} threads {}: run {}/{}", path, t.test_name(), t.n_threads, r + 1, a.repetitions);
+            spdlog::info("bench: {} {} threads {}: run {}/{}", path, t.test_name(), t.n_threads,
+                         r + 1, a.repetitions);
             t.samples_ns.push_back(once());
           }
           t.peak_rss_bytes = peak_rss_bytes();
-          if (format == "jsonl") std::printf("%s\n", bench_json(t).dump().c_str()), std::fflush(stdout);
+          if (format == "jsonl")
+            std::printf("%s\n", bench_json(t).dump().c_str()), std::fflush(stdout);
           records.push_back(t);
         }
       }
@@ -140,17 +149,22 @@ int run_bench(const BenchArgs& a) {
 
 void add_bench(CLI::App& app, Runner& run) {
   auto a = std::make_shared<BenchArgs>();
-  CLI::App* sub = app.add_subcommand("bench", "Prompt processing and generation speed (tokens/sec), as llama-bench measures");
-  sub->add_option("-m,--model", a->models, "checkpoint(s); repeat -m or give a comma list to compare models")
+  CLI::App* sub = app.add_subcommand(
+      "bench", "Prompt processing and generation speed (tokens/sec), as llama-bench measures");
+  sub->add_option("-m,--model", a->models,
+                  "checkpoint(s); repeat -m or give a comma list to compare models")
       ->required()
       ->delimiter(',');
-  sub->add_option("-p,--n-prompt", a->n_prompt, "pp test: prompt tokens evaluated in one batch (comma list; 0: none)")
+  sub->add_option("-p,--n-prompt", a->n_prompt,
+                  "pp test: prompt tokens evaluated in one batch (comma list; 0: none)")
       ->delimiter(',')
       ->check(int_range(0, int64_t{1} << 24));
-  sub->add_option("-n,--n-gen", a->n_gen, "tg test: tokens generated one at a time (comma list; 0: none)")
+  sub->add_option("-n,--n-gen", a->n_gen,
+                  "tg test: tokens generated one at a time (comma list; 0: none)")
       ->delimiter(',')
       ->check(int_range(0, int64_t{1} << 24));
-  sub->add_option("-r,--repetitions", a->repetitions, "measured runs of each test (after one warm-up run)")
+  sub->add_option("-r,--repetitions", a->repetitions,
+                  "measured runs of each test (after one warm-up run)")
       ->check(int_range(1, 100000));
   sub->add_option("-t,--threads", a->threads, "CPU threads (comma list; 0: all hardware threads)")
       ->delimiter(',')
@@ -158,7 +172,8 @@ void add_bench(CLI::App& app, Runner& run) {
   sub->add_option("--backend", a->backends, "cpu and/or ref (comma list)")
       ->delimiter(',')
       ->check(CLI::IsMember({"cpu", "ref"}));
-  sub->add_option("-o,--output", a->output, "md (a markdown table), json (an array) or jsonl (a record per line)")
+  sub->add_option("-o,--output", a->output,
+                  "md (a markdown table), json (an array) or jsonl (a record per line)")
       ->check(CLI::IsMember({"md", "json", "jsonl"}));
   sub->add_flag("--json", a->json, "the same as -o json");
   sub->add_flag("--no-warmup", a->no_warmup, "measure from the first run (no warm-up run)");

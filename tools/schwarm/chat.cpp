@@ -41,7 +41,10 @@ struct ChatArgs {
 // answers' tokens as they were generated).
 class Conversation {
  public:
-  Conversation(const Llm& llm, std::string system) : llm_(llm), session_(llm), system_(std::move(system)) { reset(); }
+  Conversation(const Llm& llm, std::string system)
+      : llm_(llm), session_(llm), system_(std::move(system)) {
+    reset();
+  }
 
   // Adds a user message and appends to the session what the chat template adds for it. The
   // template renders the whole conversation; when the session's history, as text, is a prefix of
@@ -60,7 +63,8 @@ class Conversation {
         ids = llm_.tokenize(std::string_view(target).substr(have.size()), false, true);
       } else {
         if (!history.empty()) {
-          spdlog::info("(the chat template rewrote earlier turns: evaluating the conversation again)");
+          spdlog::info(
+              "(the chat template rewrote earlier turns: evaluating the conversation again)");
           session_.reset();
           spans_.clear();  // the answers' tokens are re-tokenized text now
         }
@@ -80,7 +84,8 @@ class Conversation {
     // was stopped, or bytes of a split character, included), without the end-of-turn id, which the
     // template writes itself. Then the next turn's rendering starts with the history's text.
     std::span<const int32_t> said(r.tokens);
-    if (r.finish_reason == FinishReason::StopId && !said.empty()) said = said.first(said.size() - 1);
+    if (r.finish_reason == FinishReason::StopId && !said.empty())
+      said = said.first(said.size() - 1);
     messages_.push_back({"assistant", llm_.detokenize(said)});
     const int64_t begin = static_cast<int64_t>(session_.tokens().size() - r.tokens.size());
     spans_[messages_.size() - 1] = {begin, begin + static_cast<int64_t>(said.size())};
@@ -113,7 +118,8 @@ class Conversation {
     // span of its tokens lets /load restore its exact bytes (and so keep the next turn's prefix).
     for (size_t i = 0; i < messages_.size(); ++i) {
       nlohmann::ordered_json m = {{"role", messages_[i].role}, {"content", messages_[i].content}};
-      if (const auto it = spans_.find(i); it != spans_.end()) m["tokens"] = {it->second.first, it->second.second};
+      if (const auto it = spans_.find(i); it != spans_.end())
+        m["tokens"] = {it->second.first, it->second.second};
       j["messages"].push_back(m);
     }
     j["tokens"] = session_.tokens();
@@ -123,7 +129,8 @@ class Conversation {
       f << j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       if (!f.flush()) throw FileError(path, "cannot write");
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw FileError(path, "cannot write (rename failed)");
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw FileError(path, "cannot write (rename failed)");
   }
 
   void load(const std::string& path) {
@@ -143,17 +150,21 @@ class Conversation {
         throw FileError(path, "not a schwarm chat file (saved with /save)");
       if (j.at("architecture").get<std::string>() != llm_.architecture() ||
           j.at("vocab_size").get<int32_t>() != llm_.vocab_size())
-        throw FileError(path, "saved for another model (" + j.at("architecture").get<std::string>() + ", vocabulary " +
+        throw FileError(path, "saved for another model (" +
+                                  j.at("architecture").get<std::string>() + ", vocabulary " +
                                   std::to_string(j.at("vocab_size").get<int64_t>()) + ")");
       tokens = j.at("tokens").get<std::vector<int32_t>>();
       for (const auto& m : j.at("messages")) {
         messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
         if (!m.contains("tokens")) continue;
         const auto span = m.at("tokens").get<std::pair<int64_t, int64_t>>();
-        if (span.first < 0 || span.first > span.second || span.second > static_cast<int64_t>(tokens.size()))
-          throw FileError(path, "malformed chat file: a message's token span is outside the history");
+        if (span.first < 0 || span.first > span.second ||
+            span.second > static_cast<int64_t>(tokens.size()))
+          throw FileError(path,
+                          "malformed chat file: a message's token span is outside the history");
         spans[messages.size() - 1] = span;
-        messages.back().content = llm_.detokenize(std::span(tokens).subspan(span.first, span.second - span.first));
+        messages.back().content =
+            llm_.detokenize(std::span(tokens).subspan(span.first, span.second - span.first));
       }
     } catch (const nlohmann::json::exception& e) {
       throw FileError(path, std::string("malformed chat file: ") + e.what());
@@ -168,12 +179,15 @@ class Conversation {
   std::string stats() const {
     char buf[512];
     std::string s;
-    std::snprintf(buf, sizeof buf, "turns: %lld\ncontext: %zu of %lld tokens used (%lld in the KV cache)\n",
+    std::snprintf(buf, sizeof buf,
+                  "turns: %lld\ncontext: %zu of %lld tokens used (%lld in the KV cache)\n",
                   static_cast<long long>(turns_), session_.tokens().size(),
-                  static_cast<long long>(session_.context_length()), static_cast<long long>(session_.n_cached()));
+                  static_cast<long long>(session_.context_length()),
+                  static_cast<long long>(session_.n_cached()));
     s += buf;
     if (last_) s += "last answer: " + timing_summary(*last_) + "\n";
-    std::snprintf(buf, sizeof buf, "all answers: %lld prompt tokens at %.2f t/s, %lld generated at %.2f t/s\n",
+    std::snprintf(buf, sizeof buf,
+                  "all answers: %lld prompt tokens at %.2f t/s, %lld generated at %.2f t/s\n",
                   static_cast<long long>(totals_.prefill_tokens), totals_.prefill_tokens_per_s(),
                   static_cast<long long>(generated_), totals_.decode_tokens_per_s());
     s += buf;
@@ -185,7 +199,8 @@ class Conversation {
   Session session_;
   std::string system_;
   std::vector<ChatMessage> messages_;
-  std::map<size_t, std::pair<int64_t, int64_t>> spans_;  // message -> its answer's [begin, end) in the history
+  std::map<size_t, std::pair<int64_t, int64_t>>
+      spans_;  // message -> its answer's [begin, end) in the history
   int64_t turns_ = 0;
   std::optional<GenerateResult> last_;
   Timings totals_;  // summed over answers
@@ -193,7 +208,8 @@ class Conversation {
 };
 
 constexpr const char* kHelp =
-    "commands: /reset (start over), /save FILE, /load FILE (the conversation), /stats, /help, /exit\n"
+    "commands: /reset (start over), /save FILE, /load FILE (the conversation), /stats, /help, "
+    "/exit\n"
     "a line ending in \\ continues on the next line; //text sends /text\n";
 
 // Runs one slash command; false when the chat should end.
@@ -209,8 +225,10 @@ bool run_command(const std::string& line, Conversation& chat) {
     std::printf("(conversation reset)\n");
   } else if (cmd == "/save" || cmd == "/load") {
     if (arg.empty()) throw Error(cmd + " needs a file name: " + cmd + " FILE");
-    if (cmd == "/save") chat.save(arg);
-    else chat.load(arg);
+    if (cmd == "/save")
+      chat.save(arg);
+    else
+      chat.load(arg);
     std::printf("(%s %s)\n", cmd == "/save" ? "saved to" : "loaded", arg.c_str());
   } else if (cmd == "/stats") {
     std::fputs(chat.stats().c_str(), stdout);
@@ -226,7 +244,9 @@ bool run_command(const std::string& line, Conversation& chat) {
 int run_chat(const ChatArgs& a) {
   const Llm llm = load_model(a.model);
   if (!llm.has_chat_template())
-    throw Error(a.model.path + ": the checkpoint has no chat template (use schwarm generate -p for plain prompts)");
+    throw Error(
+        a.model.path +
+        ": the checkpoint has no chat template (use schwarm generate -p for plain prompts)");
   Conversation chat(llm, a.system);
   const std::unique_ptr<LineInput> input =
       open_line_input(a.no_history ? "" : default_history_file(), a.plain);
@@ -253,7 +273,9 @@ int run_chat(const ChatArgs& a) {
       std::fflush(stdout);
       if (r.finish_reason == FinishReason::Cancelled) std::fprintf(stderr, "(answer stopped)\n");
       if (r.finish_reason == FinishReason::ContextFull)
-        std::fprintf(stderr, "(the context is full: /reset starts a new conversation; -c sets a larger context)\n");
+        std::fprintf(
+            stderr,
+            "(the context is full: /reset starts a new conversation; -c sets a larger context)\n");
       if (a.timings) std::fprintf(stderr, "[%s]\n", timing_summary(r).c_str());
     } catch (const Error& e) {
       // One failed turn (a message that does not fit, a bad /load file) does not end the chat.
@@ -269,17 +291,22 @@ int run_chat(const ChatArgs& a) {
 
 void add_chat(CLI::App& app, Runner& run) {
   auto a = std::make_shared<ChatArgs>();
-  CLI::App* sub = app.add_subcommand("chat", "Chat with a model in its chat template (interactive, or lines from a pipe)");
+  CLI::App* sub = app.add_subcommand(
+      "chat", "Chat with a model in its chat template (interactive, or lines from a pipe)");
   add_model_flags(*sub, a->model);
-  sub->add_option("--system-prompt,--system", a->system, "a system message that starts the conversation");
-  sub->add_option("-n,--n-predict", a->n_predict, "tokens per answer at most (-1: until the model ends it)")
+  sub->add_option("--system-prompt,--system", a->system,
+                  "a system message that starts the conversation");
+  sub->add_option("-n,--n-predict", a->n_predict,
+                  "tokens per answer at most (-1: until the model ends it)")
       ->check(int_range(-1, int64_t{1} << 40));
   add_sampling_flags(*sub, a->sampling);
-  sub->add_flag("--timings", a->timings, "after each answer, print its token counts and tokens/sec on stderr");
+  sub->add_flag("--timings", a->timings,
+                "after each answer, print its token counts and tokens/sec on stderr");
   sub->add_flag("--print-prompt-ids", a->print_prompt_ids,
                 "print the token ids each turn appends to the conversation on stderr");
   sub->add_flag("--plain", a->plain, "read plain lines even on a terminal (no line editing)");
-  sub->add_flag("--no-history", a->no_history, "keep no history file ($SCHWARM_HISTORY, else ~/.schwarm_history)");
+  sub->add_flag("--no-history", a->no_history,
+                "keep no history file ($SCHWARM_HISTORY, else ~/.schwarm_history)");
   sub->callback([a, &run] { run = [a] { return run_chat(*a); }; });
 }
 

@@ -4,8 +4,9 @@
 //
 // Output: one JSON line per request line, in the order of the input (blank lines excepted):
 //   {"id": ..., "line": 3, "text": "...", "finish_reason": "max_tokens", "prompt_tokens": 12,
-//    "generated_tokens": 32, "timings": {"prefill_ms": ..., "decode_ms": ..., "prefill_tokens_per_s":
-//    ..., "decode_tokens_per_s": ...}}            (+ "tokens": [...] with --print-ids)
+//    "generated_tokens": 32, "timings": {"prefill_ms": ..., "decode_ms": ...,
+//    "prefill_tokens_per_s": ..., "decode_tokens_per_s": ...}}
+//                                     (and "tokens": [...] with --print-ids)
 //   {"id": ..., "line": 4, "error": "IN.jsonl:4: unknown key 'temprature' (known: ...)"}
 // A record is written and flushed as soon as it and every earlier one are done (a finished request
 // waits in memory only for slower earlier ones), so OUT always holds a prefix of the final output:
@@ -29,31 +30,35 @@
 namespace schwarm::cli {
 namespace {
 
-nlohmann::ordered_json error_record(const nlohmann::json& id, int64_t line, const std::string& message) {
+nlohmann::ordered_json error_record(const nlohmann::json& id, int64_t line,
+                                    const std::string& message) {
   return {{"id", id}, {"line", line}, {"error", message}};
 }
 
-nlohmann::ordered_json result_record(const nlohmann::json& id, int64_t line, const GenerateResult& r, bool with_tokens) {
+nlohmann::ordered_json result_record(const nlohmann::json& id, int64_t line,
+                                     const GenerateResult& r, bool with_tokens) {
   nlohmann::ordered_json j = {{"id", id},
-                      {"line", line},
-                      {"text", r.text},
-                      {"finish_reason", finish_reason_name(r.finish_reason)},
-                      {"prompt_tokens", r.prompt_tokens},
-                      {"generated_tokens", r.generated_tokens},
-                      {"timings",
-                       {{"prefill_ms", r.timings.prefill_ms},
-                        {"decode_ms", r.timings.decode_ms},
-                        {"prefill_tokens_per_s", r.timings.prefill_tokens_per_s()},
-                        {"decode_tokens_per_s", r.timings.decode_tokens_per_s()}}}};
+                              {"line", line},
+                              {"text", r.text},
+                              {"finish_reason", finish_reason_name(r.finish_reason)},
+                              {"prompt_tokens", r.prompt_tokens},
+                              {"generated_tokens", r.generated_tokens},
+                              {"timings",
+                               {{"prefill_ms", r.timings.prefill_ms},
+                                {"decode_ms", r.timings.decode_ms},
+                                {"prefill_tokens_per_s", r.timings.prefill_tokens_per_s()},
+                                {"decode_tokens_per_s", r.timings.decode_tokens_per_s()}}}};
   if (with_tokens) j["tokens"] = r.tokens;
   return j;
 }
 
 // The library request for one parsed line; throws Error for what only the model can tell (no
 // tokenizer, ids out of range, a prompt longer than the context).
-schwarm::BatchRequest make_request(const Llm& llm, const GenerateArgs& a, const cli::BatchRequest& in) {
+schwarm::BatchRequest make_request(const Llm& llm, const GenerateArgs& a,
+                                   const cli::BatchRequest& in) {
   schwarm::BatchRequest out;
-  if (!llm.has_tokenizer()) throw Error("the checkpoint has no tokenizer, so text prompts cannot be used");
+  if (!llm.has_tokenizer())
+    throw Error("the checkpoint has no tokenizer, so text prompts cannot be used");
   if (in.prompt) {
     out.prompt = llm.tokenize(*in.prompt, !a.no_bos);
   } else {
@@ -115,7 +120,8 @@ int run_jsonl_batch(const GenerateArgs& a) {
     }
     try {
       const int64_t index = batch.add(make_request(llm, a, *p.request));
-      if (index != static_cast<int64_t>(by_index.size())) throw Error("internal: unexpected batch index");
+      if (index != static_cast<int64_t>(by_index.size()))
+        throw Error("internal: unexpected batch index");
       by_index.push_back({seq++, p.request->id, line_no});
     } catch (const Error& e) {
       writer.put(seq++, error_record(p.request->id, line_no, where + e.what()));
@@ -132,13 +138,15 @@ int run_jsonl_batch(const GenerateArgs& a) {
         if (r.ok()) {
           writer.put(p.seq, result_record(p.id, p.line, r.result, a.print_ids));
         } else {
-          writer.put(p.seq, error_record(p.id, p.line, a.jsonl + ":" + std::to_string(p.line) + ": " + r.error));
+          writer.put(p.seq, error_record(p.id, p.line,
+                                         a.jsonl + ":" + std::to_string(p.line) + ": " + r.error));
           ++failed;
         }
       },
       &interrupt_flag());
   if (interrupted()) {
-    std::fprintf(stderr, "schwarm: interrupted; %lld records written\n", static_cast<long long>(writer.written()));
+    std::fprintf(stderr, "schwarm: interrupted; %lld records written\n",
+                 static_cast<long long>(writer.written()));
     return 130;
   }
   if (failed > 0) {

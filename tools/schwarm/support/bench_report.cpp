@@ -29,14 +29,17 @@ namespace {
 std::vector<double> as_double(const std::vector<uint64_t>& v) { return {v.begin(), v.end()}; }
 }  // namespace
 
-uint64_t BenchRecord::avg_ns() const { return static_cast<uint64_t>(std::llround(mean(as_double(samples_ns)))); }
+uint64_t BenchRecord::avg_ns() const {
+  return static_cast<uint64_t>(std::llround(mean(as_double(samples_ns))));
+}
 uint64_t BenchRecord::stddev_ns() const {
   return static_cast<uint64_t>(std::llround(sample_stddev(as_double(samples_ns))));
 }
 
 std::vector<double> BenchRecord::samples_ts() const {
   std::vector<double> ts;
-  for (uint64_t ns : samples_ns) ts.push_back(ns == 0 ? 0.0 : 1e9 * (n_prompt + n_gen) / static_cast<double>(ns));
+  for (uint64_t ns : samples_ns)
+    ts.push_back(ns == 0 ? 0.0 : 1e9 * (n_prompt + n_gen) / static_cast<double>(ns));
   return ts;
 }
 double BenchRecord::avg_ts() const { return mean(samples_ts()); }
@@ -49,7 +52,8 @@ std::string BenchRecord::test_name() const {
 }
 
 std::string bench_markdown(const std::vector<BenchRecord>& records) {
-  const std::vector<std::string> head = {"model", "size", "params", "backend", "threads", "test", "t/s", "peak RSS"};
+  const std::vector<std::string> head = {"model",   "size", "params", "backend",
+                                         "threads", "test", "t/s",    "peak RSS"};
   std::vector<std::vector<std::string>> rows;
   for (const BenchRecord& r : records) {
     char ts[64], params[32];
@@ -58,8 +62,8 @@ std::string bench_markdown(const std::vector<BenchRecord>& records) {
       std::snprintf(params, sizeof params, "%.2f M", static_cast<double>(r.model_n_params) / 1e6);
     else
       std::snprintf(params, sizeof params, "%.2f B", static_cast<double>(r.model_n_params) / 1e9);
-    rows.push_back({r.model_type, human_bytes(r.model_size), params, r.backend, std::to_string(r.n_threads),
-                    r.test_name(), ts, human_bytes(r.peak_rss_bytes)});
+    rows.push_back({r.model_type, human_bytes(r.model_size), params, r.backend,
+                    std::to_string(r.n_threads), r.test_name(), ts, human_bytes(r.peak_rss_bytes)});
   }
   // Column widths in characters (not bytes: "±" is two bytes of UTF-8, one column).
   const auto columns = [](const std::string& s) {
@@ -86,7 +90,8 @@ std::string bench_markdown(const std::vector<BenchRecord>& records) {
   out << "|";
   for (size_t c = 0; c < head.size(); ++c) out << cell(head[c], c);
   out << "\n|";
-  for (size_t c = 0; c < head.size(); ++c) out << " " << std::string(w[c] - 1, '-') << (left(c) ? "-" : ":") << " |";
+  for (size_t c = 0; c < head.size(); ++c)
+    out << " " << std::string(w[c] - 1, '-') << (left(c) ? "-" : ":") << " |";
   out << "\n";
   for (const auto& row : rows) {
     out << "|";
@@ -120,7 +125,8 @@ nlohmann::ordered_json bench_json(const BenchRecord& r) {
 uint64_t peak_rss_bytes() {
   std::ifstream f("/proc/self/status");
   for (std::string line; std::getline(f, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "VmHWM:   1234 kB"
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::stoull(line.substr(6)) * 1024;  // "VmHWM:   1234 kB"
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<uint64_t>(u.ru_maxrss) * 1024;  // Linux: kilobytes

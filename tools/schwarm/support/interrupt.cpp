@@ -20,9 +20,7 @@ InterruptScope::InterruptScope() {
   sigaction(SIGINT, &sa, &old_);
 }
 
-InterruptScope::~InterruptScope() {
-  sigaction(SIGINT, &old_, nullptr);
-}
+InterruptScope::~InterruptScope() { sigaction(SIGINT, &old_, nullptr); }
 
 const std::atomic<bool>& interrupt_flag() { return g_interrupted; }
 bool interrupted() { return g_interrupted.load(std::memory_order_relaxed); }

@@ -39,7 +39,8 @@ json parse_strict(std::string_view text) {
     if (const size_t p = m.find("] "); p != std::string::npos) m = m.substr(p + 2);
     throw LineError{"invalid JSON: " + m};
   }
-  if (too_deep) throw LineError{"JSON nested deeper than " + std::to_string(kMaxRequestJsonDepth) + " levels"};
+  if (too_deep)
+    throw LineError{"JSON nested deeper than " + std::to_string(kMaxRequestJsonDepth) + " levels"};
   if (!duplicate.empty()) throw LineError{"duplicate key '" + duplicate + "'"};
   return j;
 }
@@ -55,9 +56,11 @@ int64_t get_int(const json& v, const char* key) {
   }
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9e15) return static_cast<int64_t>(d);
+    if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9e15)
+      return static_cast<int64_t>(d);
   }
-  throw LineError{std::string(key) + " must be an integer, got " + (v.is_number() ? v.dump() : type_name(v))};
+  throw LineError{std::string(key) + " must be an integer, got " +
+                  (v.is_number() ? v.dump() : type_name(v))};
 }
 
 double get_number(const json& v, const char* key) {
@@ -74,13 +77,16 @@ template <class T>
 void read_knob(const json& obj, const char* key, std::optional<T>& slot) {
   const auto it = obj.find(key);
   if (it == obj.end()) return;
-  const double x = std::is_integral_v<T> ? static_cast<double>(get_int(*it, key)) : get_number(*it, key);
+  const double x =
+      std::is_integral_v<T> ? static_cast<double>(get_int(*it, key)) : get_number(*it, key);
   if (const std::string e = sampling_range_error(key, x); !e.empty()) throw LineError{e};
   slot = std::is_integral_v<T> ? static_cast<T>(get_int(*it, key)) : static_cast<T>(x);
 }
 
 std::vector<RequestMessage> read_messages(const json& v) {
-  if (!v.is_array()) throw LineError{"messages must be an array of {\"role\", \"content\"} objects, got " + type_name(v)};
+  if (!v.is_array())
+    throw LineError{"messages must be an array of {\"role\", \"content\"} objects, got " +
+                    type_name(v)};
   if (v.empty()) throw LineError{"messages is empty"};
   std::vector<RequestMessage> out;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -88,16 +94,18 @@ std::vector<RequestMessage> read_messages(const json& v) {
     const json& m = v[i];
     if (!m.is_object()) throw LineError{at + " must be an object, got " + type_name(m)};
     for (const auto& [k, _] : m.items())
-      if (k != "role" && k != "content") throw LineError{at + ": unknown key '" + k + "' (known: role, content)"};
-    if (!m.contains("role") || !m.contains("content")) throw LineError{at + " needs both \"role\" and \"content\""};
+      if (k != "role" && k != "content")
+        throw LineError{at + ": unknown key '" + k + "' (known: role, content)"};
+    if (!m.contains("role") || !m.contains("content"))
+      throw LineError{at + " needs both \"role\" and \"content\""};
     out.push_back({get_string(m["role"], at + ".role"), get_string(m["content"], at + ".content")});
   }
   return out;
 }
 
-constexpr const char* kKnownKeys[] = {"id",    "prompt", "messages", "max_tokens",     "n_predict",     "temperature",
-                                      "top_k", "top_p",  "min_p",    "repeat_penalty", "repeat_last_n", "seed",
-                                      "stop"};
+constexpr const char* kKnownKeys[] = {
+    "id",    "prompt", "messages",       "max_tokens",    "n_predict", "temperature", "top_k",
+    "top_p", "min_p",  "repeat_penalty", "repeat_last_n", "seed",      "stop"};
 
 std::string known_keys() {
   std::string s;
@@ -131,7 +139,8 @@ ParsedLine parse_request_line(std::string_view line, int64_t line_no) {
       if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), k) == std::end(kKnownKeys))
         throw LineError{"unknown key '" + k + "' (known: " + known_keys() + ")"};
     const bool has_prompt = obj.contains("prompt"), has_messages = obj.contains("messages");
-    if (has_prompt == has_messages) throw LineError{"give exactly one of \"prompt\" and \"messages\""};
+    if (has_prompt == has_messages)
+      throw LineError{"give exactly one of \"prompt\" and \"messages\""};
     if (has_prompt) r.prompt = get_string(obj["prompt"], "prompt");
     if (has_messages) r.messages = read_messages(obj["messages"]);
     if (obj.contains("max_tokens") && obj.contains("n_predict"))
@@ -140,7 +149,8 @@ ParsedLine parse_request_line(std::string_view line, int64_t line_no) {
       if (const auto it = obj.find(key); it != obj.end()) {
         r.max_tokens = get_int(*it, key);
         if (*r.max_tokens < -1)
-          throw LineError{std::string(key) + " must be >= -1 (-1: until the model ends or the context is full), got " +
+          throw LineError{std::string(key) +
+                          " must be >= -1 (-1: until the model ends or the context is full), got " +
                           std::to_string(*r.max_tokens)};
       }
     read_knob(obj, "temperature", r.sampling.temperature);
@@ -150,7 +160,8 @@ ParsedLine parse_request_line(std::string_view line, int64_t line_no) {
     read_knob(obj, "repeat_penalty", r.sampling.repeat_penalty);
     read_knob(obj, "repeat_last_n", r.sampling.repeat_last_n);
     if (const auto it = obj.find("seed"); it != obj.end()) {
-      if (!it->is_number_integer() || (it->is_number_integer() && !it->is_number_unsigned() && it->get<int64_t>() < 0))
+      if (!it->is_number_integer() ||
+          (it->is_number_integer() && !it->is_number_unsigned() && it->get<int64_t>() < 0))
         throw LineError{"seed must be a non-negative integer, got " + it->dump()};
       r.sampling.seed = it->get<uint64_t>();
     }
@@ -158,7 +169,8 @@ ParsedLine parse_request_line(std::string_view line, int64_t line_no) {
       if (it->is_string()) {
         r.stop.push_back(it->get<std::string>());
       } else if (it->is_array()) {
-        for (size_t i = 0; i < it->size(); ++i) r.stop.push_back(get_string((*it)[i], "stop[" + std::to_string(i) + "]"));
+        for (size_t i = 0; i < it->size(); ++i)
+          r.stop.push_back(get_string((*it)[i], "stop[" + std::to_string(i) + "]"));
       } else {
         throw LineError{"stop must be a string or an array of strings, got " + type_name(*it)};
       }

@@ -2,9 +2,10 @@
 // One line of a `schwarm generate --jsonl` batch file, parsed and checked. A line is a JSON object:
 //   {"id": "a1",                      optional, a string or an integer; default: the line number
 //    "prompt": "text"                 either a prompt (tokenized as is, BOS added) ...
-//    "messages": [{"role": "user", "content": "..."}, ...]   ... or a conversation (the chat template)
-//    "max_tokens": 64,                optional (alias "n_predict"), >= -1 (-1: until the model ends
-//                                     or the context is full); default: -n
+//    "messages": [{"role": "user", "content": "..."}, ...]
+//                                     ... or a conversation (rendered with the chat template)
+//    "max_tokens": 64,                optional (alias "n_predict"), >= -1 (-1: until the model
+//                                     ends or the context is full); default: -n
 //    "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n", "seed": optional,
 //                                     the same ranges as the flags; default: the flags
 //    "stop": "text" | ["a", "b"]}     optional stop strings (added to none from the command line)

@@ -19,7 +19,7 @@ class OrderedJsonlWriter {
 
   // Record number `seq` (0, 1, 2, ... each given once). Throws Error when a write fails.
   void put(int64_t seq, nlohmann::ordered_json record);
-  int64_t written() const { return next_; }          // records written so far
+  int64_t written() const { return next_; }           // records written so far
   size_t pending() const { return pending_.size(); }  // done but waiting for an earlier one
 
  private:

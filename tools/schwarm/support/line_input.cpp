@@ -55,7 +55,8 @@ class EditorInput final : public LineInput {
     if (!history_file_.empty()) read_history(history_file_.c_str());  // absent on first use: fine
   }
   ~EditorInput() override {
-    if (!history_file_.empty() && write_history(history_file_.c_str()) == 0) history_truncate_file(history_file_.c_str(), 1000);
+    if (!history_file_.empty() && write_history(history_file_.c_str()) == 0)
+      history_truncate_file(history_file_.c_str(), 1000);
   }
   bool editing() const override { return true; }
 
@@ -78,7 +79,8 @@ class EditorInput final : public LineInput {
 
 std::unique_ptr<LineInput> open_line_input(const std::string& history_file, bool force_plain) {
 #if defined(SCHWARM_HAVE_LIBEDIT) || defined(SCHWARM_HAVE_READLINE)
-  if (!force_plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) return std::make_unique<EditorInput>(history_file);
+  if (!force_plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+    return std::make_unique<EditorInput>(history_file);
 #else
   (void)history_file;
   (void)force_plain;
@@ -88,7 +90,8 @@ std::unique_ptr<LineInput> open_line_input(const std::string& history_file, bool
 
 std::string default_history_file() {
   if (const char* h = std::getenv("SCHWARM_HISTORY")) return h;
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.schwarm_history";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.schwarm_history";
   return "";
 }
 

@@ -19,11 +19,12 @@ class LineInput {
 
  protected:
   virtual std::optional<std::string> read_line(const std::string& prompt) = 0;  // without '\n'
-  virtual void remember(const std::string& message) = 0;                       // history
+  virtual void remember(const std::string& message) = 0;                        // history
 };
 
 // history_file: where the editor keeps its history ("" = in memory only). force_plain: never edit.
-std::unique_ptr<LineInput> open_line_input(const std::string& history_file, bool force_plain = false);
+std::unique_ptr<LineInput> open_line_input(const std::string& history_file,
+                                           bool force_plain = false);
 
 // $SCHWARM_HISTORY, else $HOME/.schwarm_history, else "".
 std::string default_history_file();

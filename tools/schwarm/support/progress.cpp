@@ -24,13 +24,15 @@ std::string human_bytes(uint64_t n) {
 ProgressBar::ProgressBar(std::string label, bool quiet)
     : label_(std::move(label)), enabled_(!quiet && isatty(STDERR_FILENO)) {}
 
-std::string ProgressBar::render(const std::string& label, uint64_t done, uint64_t total, int width) {
-  const double frac = total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+std::string ProgressBar::render(const std::string& label, uint64_t done, uint64_t total,
+                                int width) {
+  const double frac =
+      total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
   const int filled = static_cast<int>(frac * width);
   char pct[16];
   std::snprintf(pct, sizeof pct, "%3d%%", static_cast<int>(frac * 100.0));
-  return label + " [" + std::string(filled, '#') + std::string(width - filled, '.') + "] " + pct + "  " +
-         human_bytes(done) + " / " + human_bytes(total);
+  return label + " [" + std::string(filled, '#') + std::string(width - filled, '.') + "] " + pct +
+         "  " + human_bytes(done) + " / " + human_bytes(total);
 }
 
 void ProgressBar::update(uint64_t done, uint64_t total) {

@@ -1,9 +1,9 @@
 #include "sampling_args.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
-#include <cstdio>
 
 namespace schwarm::cli {
 namespace {
@@ -21,10 +21,14 @@ struct Knob {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kInt32Max = 2147483647.0;
 constexpr Knob kKnobs[] = {
-    {"temperature", "--temp", 0, false, kInf, true, "sampling temperature, >= 0 (0: greedy, the default)"},
-    {"top_k", "--top-k", 0, false, kInt32Max, false, "keep only the k most likely tokens, >= 0 (0: off)"},
-    {"top_p", "--top-p", 0, true, 1, false, "keep the smallest set of tokens whose mass reaches p, in (0, 1] (1: off)"},
-    {"min_p", "--min-p", 0, false, 1, false, "drop tokens below min-p times the top probability, in [0, 1] (0: off)"},
+    {"temperature", "--temp", 0, false, kInf, true,
+     "sampling temperature, >= 0 (0: greedy, the default)"},
+    {"top_k", "--top-k", 0, false, kInt32Max, false,
+     "keep only the k most likely tokens, >= 0 (0: off)"},
+    {"top_p", "--top-p", 0, true, 1, false,
+     "keep the smallest set of tokens whose mass reaches p, in (0, 1] (1: off)"},
+    {"min_p", "--min-p", 0, false, 1, false,
+     "drop tokens below min-p times the top probability, in [0, 1] (0: off)"},
     {"repeat_penalty", "--repeat-penalty", 0, true, kInf, true,
      "divide the logits of tokens already in the sequence by this, > 0 (1: off)"},
     {"repeat_last_n", "--repeat-last-n", 0, false, kInt32Max, false,
@@ -45,7 +49,8 @@ std::string number_text(double v) {
 
 std::string range_text(const Knob& k) {
   if (k.hi == kInf) return std::string(k.lo_open ? "> " : ">= ") + number_text(k.lo);
-  return std::string(k.lo_open ? "in (" : "in [") + number_text(k.lo) + ", " + number_text(k.hi) + (k.hi_open ? ")" : "]");
+  return std::string(k.lo_open ? "in (" : "in [") + number_text(k.lo) + ", " + number_text(k.hi) +
+         (k.hi_open ? ")" : "]");
 }
 
 // A CLI11 validator for the knob: the flag's value must parse as a number within the range.
@@ -95,7 +100,8 @@ SamplingOptions SamplingArgs::options() const {
 std::string sampling_range_error(std::string_view key, double v) {
   const Knob* k = find_knob(key);
   if (!k) return "";
-  const bool ok = std::isfinite(v) && (k->lo_open ? v > k->lo : v >= k->lo) && (k->hi_open ? v < k->hi : v <= k->hi);
+  const bool ok = std::isfinite(v) && (k->lo_open ? v > k->lo : v >= k->lo) &&
+                  (k->hi_open ? v < k->hi : v <= k->hi);
   if (ok) return "";
   return std::string(key) + " must be " + range_text(*k) + ", got " + number_text(v);
 }
@@ -115,7 +121,8 @@ CLI::Validator int_range(int64_t lo, int64_t hi) {
       [lo, hi](std::string& v) -> std::string {
         int64_t x = 0;
         if (!CLI::detail::lexical_cast(v, x)) return "expects an integer, got '" + v + "'";
-        if (x < lo || x > hi) return "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v;
+        if (x < lo || x > hi)
+          return "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v;
         return "";
       },
       "");
