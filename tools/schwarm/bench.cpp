@@ -113,10 +113,16 @@ int run_bench(const BenchArgs& a) {
         base.n_threads = threads > 0 ? static_cast<int>(threads)
                                      : static_cast<int>(std::thread::hardware_concurrency());
         std::vector<BenchRecord> tests;
-        for (int64_t p : a.n_prompt)
-          if (p > 0) tests.push_back(base), tests.back().n_prompt = static_cast<int>(p);
-        for (int64_t n : a.n_gen)
-          if (n > 0) tests.push_back(base), tests.back().n_gen = static_cast<int>(n);
+        for (int64_t p : a.n_prompt) {
+          if (p == 0) continue;
+          tests.push_back(base);
+          tests.back().n_prompt = static_cast<int>(p);
+        }
+        for (int64_t n : a.n_gen) {
+          if (n == 0) continue;
+          tests.push_back(base);
+          tests.back().n_gen = static_cast<int>(n);
+        }
         for (BenchRecord& t : tests) {
           const std::vector<int32_t> prompt = bench_prompt(llm, std::max(t.n_prompt, 1));
           const auto once = [&] {
@@ -130,8 +136,10 @@ int run_bench(const BenchArgs& a) {
             t.samples_ns.push_back(once());
           }
           t.peak_rss_bytes = peak_rss_bytes();
-          if (format == "jsonl")
-            std::printf("%s\n", bench_json(t).dump().c_str()), std::fflush(stdout);
+          if (format == "jsonl") {  // a line per test as soon as it is measured
+            std::printf("%s\n", bench_json(t).dump().c_str());
+            std::fflush(stdout);
+          }
           records.push_back(t);
         }
       }

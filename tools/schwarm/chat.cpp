@@ -5,7 +5,8 @@
 //
 // The conversation's KV cache is kept between turns: each turn appends only what the template adds
 // for the new message (see Conversation::add_user), so only those tokens are evaluated.
-// Ctrl-C while an answer is streamed stops that answer; at the prompt Ctrl-D (or /exit) ends.
+// Ctrl-C while an answer is streamed stops that answer; at the prompt Ctrl-D or /exit ends the chat
+// (Ctrl-C there ends the program; the history file is already written).
 #include <spdlog/spdlog.h>
 
 #include <cstdio>

@@ -55,8 +55,7 @@ class EditorInput final : public LineInput {
     if (!history_file_.empty()) read_history(history_file_.c_str());  // absent on first use: fine
   }
   ~EditorInput() override {
-    if (!history_file_.empty() && write_history(history_file_.c_str()) == 0)
-      history_truncate_file(history_file_.c_str(), 1000);
+    if (!history_file_.empty()) history_truncate_file(history_file_.c_str(), 1000);
   }
   bool editing() const override { return true; }
 
@@ -68,7 +67,11 @@ class EditorInput final : public LineInput {
     std::free(p);
     return line;
   }
-  void remember(const std::string& message) override { add_history(message.c_str()); }
+  // Written at once, so the history survives a Ctrl-C at the prompt (which ends the program).
+  void remember(const std::string& message) override {
+    add_history(message.c_str());
+    if (!history_file_.empty()) write_history(history_file_.c_str());
+  }
 
  private:
   std::string history_file_;

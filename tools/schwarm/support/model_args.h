@@ -1,6 +1,7 @@
 #pragma once
-// The flags every model-running subcommand shares (-m, --backend, -t, -c, -q) and loading the
-// model through the public API with a progress bar on a terminal.
+// What the model-running subcommands (chat, generate, bench) share: the flags (-m, --backend, -t,
+// -c, -q), loading the model through the public API with a progress bar on a terminal, and the
+// small output helpers (streaming to stdout, id lists, timing lines).
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <span>
