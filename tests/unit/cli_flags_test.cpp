@@ -21,6 +21,8 @@ TEST(CliFlags, OutOfRangeValuesAreRejectedInOneLine) {
     for (const auto& [args, expect] : std::vector<std::pair<std::string, std::string>>{
              {"--temp -1", "--temp: temperature must be >= 0, got -1"},
              {"--temp nan", "--temp"},
+             {"--temp 1e300", "--temp: temperature must be a finite float (at most 3.402823466e+38), got 1e+300"},
+             {"--top-k 1e300", "--top-k"},
              {"--temp hot", "--temp: expects a number, got 'hot'"},
              {"--top-p 2", "--top-p: top_p must be in (0, 1], got 2"},
              {"--min-p -0.5", "--min-p"},

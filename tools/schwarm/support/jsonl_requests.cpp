@@ -1,5 +1,6 @@
 #include "jsonl_requests.h"
 
+#include <cmath>
 #include <set>
 
 namespace schwarm::cli {
@@ -56,8 +57,8 @@ int64_t get_int(const json& v, const char* key) {
   }
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9e15)
-      return static_cast<int64_t>(d);
+    // Range first: casting a double outside int64_t's range is undefined behaviour.
+    if (std::abs(d) < 9e15 && d == std::trunc(d)) return static_cast<int64_t>(d);
   }
   throw LineError{std::string(key) + " must be an integer, got " +
                   (v.is_number() ? v.dump() : type_name(v))};

@@ -18,10 +18,11 @@ struct Knob {
   bool hi_open;
   const char* help;
 };
-constexpr double kInf = std::numeric_limits<double>::infinity();
+// The float options have no upper limit but float's: a larger value would not convert (UB).
+constexpr double kInf = std::numeric_limits<float>::max();
 constexpr double kInt32Max = 2147483647.0;
 constexpr Knob kKnobs[] = {
-    {"temperature", "--temp", 0, false, kInf, true,
+    {"temperature", "--temp", 0, false, kInf, false,
      "sampling temperature, >= 0 (0: greedy, the default)"},
     {"top_k", "--top-k", 0, false, kInt32Max, false,
      "keep only the k most likely tokens, >= 0 (0: off)"},
@@ -29,7 +30,7 @@ constexpr Knob kKnobs[] = {
      "keep the smallest set of tokens whose mass reaches p, in (0, 1] (1: off)"},
     {"min_p", "--min-p", 0, false, 1, false,
      "drop tokens below min-p times the top probability, in [0, 1] (0: off)"},
-    {"repeat_penalty", "--repeat-penalty", 0, true, kInf, true,
+    {"repeat_penalty", "--repeat-penalty", 0, true, kInf, false,
      "divide the logits of tokens already in the sequence by this, > 0 (1: off)"},
     {"repeat_last_n", "--repeat-last-n", 0, false, kInt32Max, false,
      "how many of the last ids the repeat penalty looks at, >= 0 (0: the whole sequence)"},
@@ -103,6 +104,9 @@ std::string sampling_range_error(std::string_view key, double v) {
   const bool ok = std::isfinite(v) && (k->lo_open ? v > k->lo : v >= k->lo) &&
                   (k->hi_open ? v < k->hi : v <= k->hi);
   if (ok) return "";
+  if (k->hi == kInf && !(v <= k->hi))  // too large, inf or NaN
+    return std::string(key) + " must be a finite float (at most " + number_text(kInf) + "), got " +
+           number_text(v);
   return std::string(key) + " must be " + range_text(*k) + ", got " + number_text(v);
 }
 
