@@ -6,7 +6,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PKGS=(build-essential cmake ccache pkg-config
       libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
       libgtest-dev libgmock-dev googletest libbenchmark-dev libpcre2-dev
-      libutf8proc-dev)
+      libutf8proc-dev libedit-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,11 +17,16 @@ int main(int argc, char** argv) {
   schwarm::cli::add_logits(app, run);
   schwarm::cli::add_tokenize(app, run);
   schwarm::cli::add_template(app, run);
+  schwarm::cli::add_chat(app, run);
+  schwarm::cli::add_bench(app, run);
   schwarm::cli::add_perplexity(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; a bad command line is one line and exit status 2.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "schwarm: error: %s (see --help)\n", e.what());
+    return 2;
   }
   try {
     return run ? run() : 0;

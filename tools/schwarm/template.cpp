@@ -15,14 +15,6 @@
 namespace schwarm::cli {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw FileError(path, "cannot read");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 struct TemplateArgs {
   std::string model, template_file, context_file;
   long long now = -1;
@@ -31,7 +23,7 @@ struct TemplateArgs {
 int run_template(const TemplateArgs& a) {
   nlohmann::ordered_json context;
   try {
-    context = nlohmann::ordered_json::parse(read_file(a.context_file));
+    context = nlohmann::ordered_json::parse(read_text_file(a.context_file));
   } catch (const nlohmann::json::exception& e) {
     throw FileError(a.context_file, std::string("invalid JSON: ") + e.what());
   }
@@ -41,7 +33,7 @@ int run_template(const TemplateArgs& a) {
     found = find_chat_template(a.model);
     fill_special_tokens(context, found);
   } else {
-    found.source = read_file(a.template_file);
+    found.source = read_text_file(a.template_file);
     found.origin = a.template_file;
   }
   ChatTemplateOptions options;
