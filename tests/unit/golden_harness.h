@@ -278,14 +278,14 @@ TEST_P(Golden, OutOfVocabularyIdIsAClearError) {
   }
 }
 
-std::vector<Param> golden_params(std::initializer_list<const char*> cases) {
+inline std::vector<Param> golden_params(std::initializer_list<const char*> cases) {
   std::vector<Param> p;
   for (const char* c : cases)
     for (const char* b : {"ref", "cpu"}) p.push_back({c, b});
   return p;
 }
 
-std::string golden_param_name(const ::testing::TestParamInfo<Param>& p) {
+inline std::string golden_param_name(const ::testing::TestParamInfo<Param>& p) {
   std::string n = p.param.golden_case + "_" + p.param.backend;
   for (char& ch : n)
     if (ch == '-') ch = '_';

@@ -140,7 +140,8 @@ TEST_P(GoldenTinyFile, HeldoutPerplexityMatchesTrainingTools) {
   EXPECT_LE(std::abs(ppl / expected - 1), 0.005);
 }
 
-INSTANTIATE_TEST_SUITE_P(SchwarmTiny, GoldenTinyFile, ::testing::Values("safetensors", "f16", "q8_0"));
+INSTANTIATE_TEST_SUITE_P(SchwarmTiny, GoldenTinyFile, ::testing::Values("safetensors", "f16", "q8_0"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace
 }  // namespace schwarm
