@@ -5,6 +5,7 @@
 
   models/schwarm-tiny-loss.png         held-out loss / perplexity during training (WORK/run/log.jsonl)
   models/schwarm-tiny-expert-load.png  tokens per routed expert and MoE layer on the whole held-out text
+  models/schwarm-tiny-train-log.jsonl  the training run's held-out log (a copy of WORK/run/log.jsonl)
   models/schwarm-tiny-report.json      parameters (total, active per token), training tokens and time,
                                        held-out perplexity of the shipped weights, load balance (with
                                        and without the correction bias), greedy samples
@@ -12,6 +13,7 @@
 import argparse
 import json
 import os
+import shutil
 import sys
 
 import matplotlib
@@ -44,6 +46,7 @@ def choose(scores_for_choice, n_group, topk_group, top_k):
 
 @torch.no_grad()
 def load_stats(model, ids, bos):
+    """Held-out perplexity, and the tokens each expert gets on those chunks (with and without the bias)."""
     cfg = model.config
     routers = [m for n, m in model.named_modules() if type(m).__name__.endswith("TopkRouter")]
     counts = torch.zeros(len(routers), cfg.n_routed_experts)
@@ -61,11 +64,7 @@ def load_stats(model, ids, bos):
             total[0] += idx.shape[0]
         return h
     hs = [r.register_forward_hook(hook(i)) for i, r in enumerate(routers)]
-    tokens = [bos] + ids
-    for c in range(len(tokens) // SEQ_LEN):
-        x = tokens[c * SEQ_LEN:(c + 1) * SEQ_LEN]
-        x[0] = bos
-        model(torch.tensor([x]), use_cache=False)
+    ppl = llama_perplexity(model, ids, SEQ_LEN, bos)   # the loads are counted on the same chunks
     for h in hs:
         h.remove()
 
@@ -75,7 +74,7 @@ def load_stats(model, ids, bos):
                 "min_over_mean": [round(float(v), 3) for v in (cn.min(1)[0] / mean[:, 0])],
                 "cv": [round(float(v), 3) for v in (cn.std(1) / mean[:, 0])]}
     biases = [r.e_score_correction_bias.tolist() for r in routers]
-    return counts, counts_nb, {"tokens": len(tokens) // SEQ_LEN * SEQ_LEN, "with_bias": summary(counts),
+    return ppl, counts, counts_nb, {"tokens": (len(ids) + 1) // SEQ_LEN * SEQ_LEN, "with_bias": summary(counts),
                                "without_bias": summary(counts_nb),
                                "token_layers_whose_experts_change_without_bias": f"{changed[0]}/{total[0]}",
                                "bias_range_per_layer": [[round(min(b), 4), round(max(b), 4)] for b in biases]}
@@ -123,7 +122,7 @@ def plot_load(counts, counts_nb, path):
 def samples(model, tok):
     out = {"text": [], "chat": []}
     for p in TEXT_PROMPTS:
-        ids = tok(p, return_tensors="pt").input_ids
+        ids = torch.tensor([[tok.bos_token_id] + tok(p, add_special_tokens=False).input_ids])
         g = model.generate(ids, max_new_tokens=40, do_sample=False)
         out["text"].append({"prompt": p, "greedy": tok.decode(g[0, ids.shape[1]:])})
     for p in CHAT_PROMPTS:
@@ -150,10 +149,10 @@ def main():
     inactive = n_moe * (cfg.n_routed_experts - cfg.num_experts_per_tok) * expert
     emb = model.model.embed_tokens.weight.numel() + model.lm_head.weight.numel()
     held = tok(open(os.path.join(a.corpus, "heldout.txt")).read(), add_special_tokens=False).input_ids
-    ppl, nll, count = llama_perplexity(model, held, SEQ_LEN, tok.bos_token_id)
-    counts, counts_nb, load = load_stats(model, held, tok.bos_token_id)
+    (ppl, nll, count), counts, counts_nb, load = load_stats(model, held, tok.bos_token_id)
     recs = plot_loss(os.path.join(a.work, "log.jsonl"), os.path.join(MODELS, "schwarm-tiny-loss.png"))
     plot_load(counts, counts_nb, os.path.join(MODELS, "schwarm-tiny-expert-load.png"))
+    shutil.copy(os.path.join(a.work, "log.jsonl"), os.path.join(MODELS, "schwarm-tiny-train-log.jsonl"))
     final = torch.load(os.path.join(a.work, "final.pt"), weights_only=False)
     rep = {
         "parameters_total": total, "parameters_active_per_token": total - inactive,
