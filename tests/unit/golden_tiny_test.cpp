@@ -7,7 +7,8 @@
 // on the checkpoint's weights (reference/; the bf16 weights are exact in f16, so it is the f16 file's
 // oracle too) and on the q8_0 file's own weights (reference-q8_0/). The prompt is BOS + the first 31
 // tokens of a held-out WordNet entry. On ref and cpu:
-//   - logits of every prompt position: ||a - b|| / ||b|| <= 1e-4 per position, same top-1 token;
+//   - logits of every prompt position: ||a - b|| / ||b|| <= 1e-4 per position, same top-1 token
+//     (where the reference's top-2 margin is >= 1e-3);
 //   - the 32-token greedy continuation through the Engine and the KV cache: identical ids;
 // and once per file: the tokenizer of each file encodes heldout.txt as the HF tokenizer does, and the
 // held-out perplexity (llama-perplexity's definition, models/schwarm-tiny/perplexity.json) computed
@@ -15,6 +16,7 @@
 #include "golden_harness.h"
 
 #include <filesystem>
+#include <functional>
 #include <sstream>
 
 #include "text/tokenizer.h"
@@ -70,8 +72,17 @@ TEST_P(GoldenTiny, PromptLogitsMatchTransformers) {
               max_rel_error(pc.logits, fp32.data, vocab_));
   EXPECT_LE(pc.err, kTol);
   if (pc.err > kTol && GetParam().file != "q8_0") print_layer_errors(case_dir(kCase), pc.layer_out);
+  // top-1 at every prompt position where the reference's top-2 margin is not a near-tie (a trained
+  // model has some: 7e-5 here, at ~1e-5 absolute fp32 noise)
   const std::vector<int64_t> got = row_argmax(pc.logits, vocab_), want = row_argmax(pc.ref.data, vocab_);
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], want[i]) << "top-1 token at prompt position " << i;
+  const size_t v = static_cast<size_t>(vocab_);
+  for (size_t i = 0; i < got.size(); ++i) {
+    std::vector<float> row(pc.ref.data.begin() + static_cast<std::ptrdiff_t>(i * v), pc.ref.data.begin() + static_cast<std::ptrdiff_t>((i + 1) * v));
+    std::partial_sort(row.begin(), row.begin() + 2, row.end(), std::greater<>());
+    if (row[0] - row[1] >= 1e-3f) {
+      EXPECT_EQ(got[i], want[i]) << "top-1 token at prompt position " << i;
+    }
+  }
 }
 
 TEST_P(GoldenTiny, GreedyContinuationMatches) {

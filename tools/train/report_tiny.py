@@ -87,7 +87,8 @@ def plot_loss(log, path):
     ax.plot(x, [r["heldout_nll"] for r in recs], "o-", ms=3)
     ax.set_xlabel("training tokens (millions)")
     ax.set_ylabel("held-out loss (nats/token)")
-    ax.set_title("schwarm-tiny: held-out loss (llama-perplexity definition, n_ctx 256)", fontsize=9)
+    ax.set_title("schwarm-tiny: held-out loss (16k held-out tokens, llama-perplexity def., n_ctx 256)",
+                 fontsize=9)
     ax.grid(alpha=0.3)
     ax2 = ax.twinx()
     lo, hi = ax.get_ylim()
@@ -159,7 +160,8 @@ def main():
         "parameters_total_without_embeddings": total - emb,
         "parameters_active_without_embeddings": total - inactive - emb,
         "training": {"steps": final["step"], "tokens": recs[-1]["tokens"], "seconds": round(final["elapsed"]),
-                     "args": final["args"], "corpus_text_tokens_per_epoch": final["n_text_tokens"]},
+                     "args": {k: v for k, v in final["args"].items()
+                                                                  if k not in ("corpus", "tokenizer", "work")}, "corpus_text_tokens_per_epoch": final["n_text_tokens"]},
         "heldout": {"tokens": len(held), "scored_tokens": count, "ppl": ppl, "mean_nll": nll,
                     "definition": "llama-perplexity, n_ctx 256 (tools/train/perplexity.py)",
                     "weights": "shipped bf16 (fp32 compute)"},
