@@ -30,16 +30,6 @@ struct GgufParam {
 };
 void PrintTo(const GgufParam& p, std::ostream* os) { *os << p.golden_case << "-" << p.type << "/" << p.backend; }
 
-// argmax of each row of `cols` values.
-std::vector<int64_t> row_argmax(std::span<const float> x, int64_t cols) {
-  std::vector<int64_t> out;
-  for (size_t r = 0; r * static_cast<size_t>(cols) < x.size(); ++r) {
-    const auto row = x.subspan(r * static_cast<size_t>(cols), static_cast<size_t>(cols));
-    out.push_back(std::max_element(row.begin(), row.end()) - row.begin());
-  }
-  return out;
-}
-
 class GoldenGguf : public ::testing::TestWithParam<GgufParam> {
  protected:
   void SetUp() override {
@@ -72,12 +62,11 @@ class GoldenGguf : public ::testing::TestWithParam<GgufParam> {
 };
 
 TEST_P(GoldenGguf, PromptLogitsMatchTransformers) {
-  const NpyArray ref = read_npy_f32(oracle_dir() + "/logits.npy");
-  ASSERT_EQ(ref.shape, (std::vector<int64_t>{static_cast<int64_t>(prompt_.size()), vocab_}));
-  std::vector<std::vector<float>> layer_out;
-  const std::vector<float> logits = run_prompt_keeping_layers(*model_, *backend_, prompt_, layer_out);
-  ASSERT_EQ(logits.size(), ref.data.size());
-  const double err = max_rel_error(logits, ref.data, vocab_);
+  const PromptCheck pc = check_prompt_logits(*model_, *backend_, prompt_, oracle_dir() + "/logits.npy", vocab_);
+  const std::vector<float>& logits = pc.logits;
+  const NpyArray& ref = pc.ref;
+  const double err = pc.err;
+  const std::vector<std::vector<float>>& layer_out = pc.layer_out;
   const std::vector<int64_t> got = row_argmax(logits, vocab_), want = row_argmax(ref.data, vocab_);
   // for information: the distance from the fp32 reference, i.e. what the file's type costs
   const NpyArray fp32 = read_npy_f32(dir_ + "/reference/logits.npy");
@@ -95,16 +84,7 @@ TEST_P(GoldenGguf, PromptLogitsMatchTransformers) {
 }
 
 TEST_P(GoldenGguf, GreedyContinuationMatches) {
-  const nlohmann::json cont = read_json(oracle_dir() + "/continuation.json");
-  const auto expected = cont["ids"].get<std::vector<int32_t>>();
-  Engine engine(*model_, *backend_, {.cache_tokens = 128, .page_tokens = 8});
-  const int64_t id = engine.submit(prompt_, static_cast<int64_t>(expected.size()));
-  engine.run();
-  const std::vector<int32_t>& got = engine.output(id);
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_EQ(got[i], expected[i]) << "first difference at step " << i << " (reference margin there "
-                                   << cont["steps"][i]["margin"].get<double>() << ")";
+  expect_greedy_continuation(*model_, *backend_, prompt_, oracle_dir() + "/continuation.json");
 }
 
 // The second reference: llama.cpp's own logits and greedy continuation on the same file

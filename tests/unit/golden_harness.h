@@ -112,6 +112,36 @@ inline std::vector<float> run_prompt_keeping_layers(Model& model, Backend& backe
   return r.run({{s, prompt, 0}}, fo);
 }
 
+// The prompt's logits (every position) run as one sequence, against a reference logits.npy
+// [prompt length, vocab]: err is the max relative error per position; layer_out as above.
+struct PromptCheck {
+  std::vector<float> logits;
+  NpyArray ref;
+  double err = 0;
+  std::vector<std::vector<float>> layer_out;
+};
+inline PromptCheck check_prompt_logits(Model& model, Backend& backend, const std::vector<int32_t>& prompt,
+                                       const std::string& logits_npy, int64_t vocab) {
+  PromptCheck c;
+  c.ref = read_npy_f32(logits_npy);
+  if (c.ref.shape != std::vector<int64_t>{static_cast<int64_t>(prompt.size()), vocab})
+    throw std::runtime_error(logits_npy + ": shape is not [prompt length, vocab]");
+  c.logits = run_prompt_keeping_layers(model, backend, prompt, c.layer_out);
+  if (c.logits.size() != c.ref.data.size()) throw std::runtime_error("logits of the wrong size");
+  c.err = max_rel_error(c.logits, c.ref.data, vocab);
+  return c;
+}
+
+// argmax of each row of `cols` values.
+inline std::vector<int64_t> row_argmax(std::span<const float> x, int64_t cols) {
+  std::vector<int64_t> out;
+  for (size_t r = 0; r * static_cast<size_t>(cols) < x.size(); ++r) {
+    const auto row = x.subspan(r * static_cast<size_t>(cols), static_cast<size_t>(cols));
+    out.push_back(std::max_element(row.begin(), row.end()) - row.begin());
+  }
+  return out;
+}
+
 // Prints the relative error of each kept layer against the reference hidden states of dir.
 inline void print_layer_errors(const std::string& dir, const std::vector<std::vector<float>>& layer_out) {
   const NpyArray hs = read_npy_f32(dir + "/reference/hidden_states.npy");  // [L + 2, T, hidden]
@@ -119,6 +149,24 @@ inline void print_layer_errors(const std::string& dir, const std::vector<std::ve
   for (size_t i = 0; i < layer_out.size() && static_cast<int64_t>(i) < hs.shape[0]; ++i)
     std::printf("  hidden_states[%zu]: max rel error %.3g\n", i,
                 max_rel_error(layer_out[i], std::span<const float>(hs.data).subspan(i * static_cast<size_t>(per), static_cast<size_t>(per)), hid));
+}
+
+// Runs the prompt's greedy continuation through the Engine and the KV cache and checks it, id for
+// id, against a reference continuation.json ("ids", per-step "margin", "min_margin").
+inline void expect_greedy_continuation(Model& model, Backend& backend, const std::vector<int32_t>& prompt,
+                                       const std::string& continuation_json) {
+  const nlohmann::json cont = read_json(continuation_json);
+  const auto expected = cont["ids"].get<std::vector<int32_t>>();
+  Engine engine(model, backend, {.cache_tokens = 128, .page_tokens = 8});
+  const int64_t id = engine.submit(prompt, static_cast<int64_t>(expected.size()));
+  engine.run();
+  const std::vector<int32_t>& got = engine.output(id);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_EQ(got[i], expected[i]) << "first difference at step " << i << " (reference margin there "
+                                   << cont["steps"][i]["margin"].get<double>() << ", min_margin "
+                                   << cont["min_margin"].get<double>() << ")";
+  EXPECT_EQ(engine.cache().free_pages(), engine.cache().n_pages()) << "finished requests return their pages";
 }
 
 class Golden : public ::testing::TestWithParam<Param> {
@@ -152,18 +200,7 @@ TEST_P(Golden, PromptLogitsMatchTransformers) {
 }
 
 TEST_P(Golden, GreedyContinuationMatches) {
-  const nlohmann::json cont = read_json(dir_ + "/reference/continuation.json");
-  const auto expected = cont["ids"].get<std::vector<int32_t>>();
-  Engine engine(*model_, *backend_, {.cache_tokens = 128, .page_tokens = 8});
-  const int64_t id = engine.submit(prompt_, static_cast<int64_t>(expected.size()));
-  engine.run();
-  const std::vector<int32_t>& got = engine.output(id);
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_EQ(got[i], expected[i]) << "first difference at step " << i << " (reference margin there "
-                                   << cont["steps"][i]["margin"].get<double>() << ", min_margin "
-                                   << cont["min_margin"].get<double>() << ")";
-  EXPECT_EQ(engine.cache().free_pages(), engine.cache().n_pages()) << "finished requests return their pages";
+  expect_greedy_continuation(*model_, *backend_, prompt_, dir_ + "/reference/continuation.json");
 }
 
 TEST_P(Golden, PrefillThenDecodeEqualsLongerPrefill) {
@@ -241,14 +278,14 @@ TEST_P(Golden, OutOfVocabularyIdIsAClearError) {
   }
 }
 
-[[maybe_unused]] std::vector<Param> golden_params(std::initializer_list<const char*> cases) {
+inline std::vector<Param> golden_params(std::initializer_list<const char*> cases) {
   std::vector<Param> p;
   for (const char* c : cases)
     for (const char* b : {"ref", "cpu"}) p.push_back({c, b});
   return p;
 }
 
-[[maybe_unused]] std::string golden_param_name(const ::testing::TestParamInfo<Param>& p) {
+inline std::string golden_param_name(const ::testing::TestParamInfo<Param>& p) {
   std::string n = p.param.golden_case + "_" + p.param.backend;
   for (char& ch : n)
     if (ch == '-') ch = '_';
