@@ -57,7 +57,8 @@ std::vector<NamedFactory> backends() {
   // The previous gemv kernels (the bench's peer) stay held to ref while they are kept.
   for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512})
     if (const cpu::KernelTable* k = cpu::peer_gemv_table(isa); k && k != cpu::kernel_table(isa))
-      b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_peer", [k] { return std::make_unique<CpuBackend>(4, k); }});
+      b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_peer",
+                   [k] { return std::make_unique<CpuBackend>(4, k); }});
 #ifdef SCHWARM_HAVE_CUDA_BACKEND
   b.push_back({"cuda", [] { return make_cuda_backend(); }});
 #endif
