@@ -6,7 +6,8 @@
 // run (ratios), as the machine may be shared. Threads: SCHWARM_BENCH_THREADS, else all hardware
 // threads. With SCHWARM_BENCH_THREADS=1 the rates use the thread's CPU time, not wall time, so a
 // busy shared machine slows the run but not the figures. Filter with --benchmark_filter=, e.g.
-// 'Q4_K.*avx512'.
+// 'Q4_K.*avx512'. '<isa>_peer' cases run an ISA's previous gemv kernels (cpu::peer_gemv_table) at
+// n = 1, 2, 4, for same-run ratios; SCHWARM_BENCH_HOT=1 makes decode reuse one cached copy.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -32,12 +33,13 @@ int threads() {
   return t ? std::atoi(t) : 0;
 }
 
-CpuBackend& backend(cpu::Isa isa) {
-  static std::map<cpu::Isa, std::unique_ptr<CpuBackend>> be;
-  auto& b = be[isa];
-  if (!b) b = std::make_unique<CpuBackend>(threads(), cpu::kernel_table(isa));
+CpuBackend& backend(const cpu::KernelTable* table) {
+  static std::map<const cpu::KernelTable*, std::unique_ptr<CpuBackend>> be;
+  auto& b = be[table];
+  if (!b) b = std::make_unique<CpuBackend>(threads(), table);
   return *b;
 }
+CpuBackend& backend(cpu::Isa isa) { return backend(cpu::kernel_table(isa)); }
 
 std::vector<uint8_t> quantized_bytes(TensorType type, int64_t rows, int64_t cols, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -69,17 +71,18 @@ Copies replicate(TensorType type, int64_t rows, int64_t cols, size_t copies, uin
   return c;
 }
 
-void BM_Matmul(benchmark::State& state, cpu::Isa isa, TensorType type, int64_t rows, int64_t cols) {
+void BM_Matmul(benchmark::State& state, const cpu::KernelTable* table, TensorType type, int64_t rows, int64_t cols) {
   const int64_t n = state.range(0);
   const TypeTraits& tt = type_traits(type);
   const size_t wbytes = static_cast<size_t>(rows * cols / tt.block_size) * tt.block_bytes;
-  const size_t copies = n == 1 ? std::max<size_t>(1, kStreamBytes / wbytes) : 1;
+  const bool hot = std::getenv("SCHWARM_BENCH_HOT") != nullptr;  // decode from cache: the kernel's compute alone
+  const size_t copies = n <= cpu::kGemvMaxTokens && !hot ? std::max<size_t>(1, kStreamBytes / wbytes) : 1;
   Copies w = replicate(type, rows, cols, copies);
   std::vector<float> x(static_cast<size_t>(n * cols)), y(static_cast<size_t>(n * rows));
   std::mt19937 rng(1);
   std::normal_distribution<float> d;
   for (float& v : x) v = d(rng);
-  CpuBackend& be = backend(isa);
+  CpuBackend& be = backend(table);
   size_t i = 0;
   for (auto _ : state) {
     be.matmul(w.views[i], x, n, y);
@@ -148,9 +151,14 @@ void register_all() {
       for (TensorType t : types) {
         const std::string name = std::string("Matmul/") + s.name + "/" + std::string(tensor_type_name(t)) + "/" +
                                  cpu::isa_name(isa);
-        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, isa, t, s.rows, s.cols)
+        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows, s.cols)
             ->Apply(timing)
-            ->Arg(1)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
+            ->Arg(1)->Arg(2)->Arg(4)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
+        // The previous gemv kernels of this ISA, where it has newer ones: decode only.
+        if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa); peer != cpu::kernel_table(isa))
+          benchmark::RegisterBenchmark((name + "_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols)
+              ->Apply(timing)
+              ->Arg(1)->Arg(2)->Arg(4)->Unit(benchmark::kMicrosecond);
       }
     for (TensorType t : {TensorType::Q4_K, TensorType::Q8_0}) {
       const std::string name = std::string("MoeQwen3/") + std::string(tensor_type_name(t)) + "/" + cpu::isa_name(isa);

@@ -45,7 +45,8 @@ struct NamedFactory {
 void PrintTo(const NamedFactory& f, std::ostream* os) { *os << f.name; }
 
 // The backends held to ref: the cpu backend once per kernel table this machine runs
-// (cpu_scalar, cpu_avx2, cpu_avx512), so every dispatch path is checked. The CUDA backend joins when its target defines
+// (cpu_scalar, cpu_avx2, cpu_avx512, and cpu_<isa>_peer for a kept previous gemv), so every
+// dispatch path is checked. The CUDA backend joins when its target defines
 // SCHWARM_HAVE_CUDA_BACKEND (and declares make_cuda_backend() beside make_cpu_backend()); the
 // suite then skips it at run time where no device is present (a factory returning nullptr).
 std::vector<NamedFactory> backends() {
@@ -53,6 +54,11 @@ std::vector<NamedFactory> backends() {
   for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512})
     if (const cpu::KernelTable* k = cpu::kernel_table(isa))  // 4 threads even on fewer cores: exercises the pool
       b.push_back({std::string("cpu_") + cpu::isa_name(isa), [k] { return std::make_unique<CpuBackend>(4, k); }});
+  // The previous gemv kernels (the bench's peer) stay held to ref while they are kept.
+  for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512})
+    if (const cpu::KernelTable* k = cpu::peer_gemv_table(isa); k && k != cpu::kernel_table(isa))
+      b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_peer",
+                   [k] { return std::make_unique<CpuBackend>(4, k); }});
 #ifdef SCHWARM_HAVE_CUDA_BACKEND
   b.push_back({"cuda", [] { return make_cuda_backend(); }});
 #endif
@@ -163,7 +169,7 @@ TEST_P(Parity, Matmul) {
   for (TensorType t : kWeightTypes)
     // n: decode (gemv, up to cpu::kGemvMaxTokens), just past it, and past a 32-token block.
     for (Shape s : {Shape{1, 256}, Shape{37, 256}, Shape{130, 512}, Shape{300, 1024}, Shape{67, 768}})
-      for (int64_t n : {1, 3, 4, 5, 17, 40}) {
+      for (int64_t n : {1, 2, 3, 4, 5, 17, 40}) {
         OwnedWeight w = weight(t, {s.out, s.in});
         const auto x = randn(static_cast<size_t>(n * s.in));
         auto a = poisoned(static_cast<size_t>(n * s.out)), b = a;

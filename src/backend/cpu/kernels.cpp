@@ -69,6 +69,11 @@ const KernelTable* kernel_table(Isa isa) {
   return nullptr;
 }
 
+const KernelTable* peer_gemv_table(Isa isa) {
+  if (isa == Isa::Avx512) return cpu_runs(isa) ? avx512_peer_kernel_table() : nullptr;
+  return kernel_table(isa);
+}
+
 const KernelTable& kernels() {
   static const KernelTable* chosen = [] {
     const char* env = std::getenv("SCHWARM_CPU_ISA");

@@ -50,8 +50,15 @@ const KernelTable* kernel_table(Isa isa);
 // The table chosen once per process (best supported, or SCHWARM_CPU_ISA).
 const KernelTable& kernels();
 
+// The table for `isa` with the previous generation of its gemv kernels (the generic fused
+// decode + dot for every type), kept as the same-run peer of bench/matmul_bench's ratios and as
+// a second implementation for the parity test; nullptr as kernel_table. Equal to kernel_table(isa)
+// where that ISA has no newer gemv.
+const KernelTable* peer_gemv_table(Isa isa);
+
 // Per-ISA tables (nullptr where not compiled in); defined in kernels_<isa>.cpp.
 const KernelTable* avx2_kernel_table();
 const KernelTable* avx512_kernel_table();
+const KernelTable* avx512_peer_kernel_table();
 
 }  // namespace schwarm::cpu
