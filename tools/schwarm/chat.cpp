@@ -246,7 +246,7 @@ int run_chat(const ChatArgs& a) {
   const Llm llm = load_model(a.model);
   if (!llm.has_chat_template())
     throw Error(
-        a.model.path +
+        llm.path() +
         ": the checkpoint has no chat template (use schwarm generate -p for plain prompts)");
   Conversation chat(llm, a.system);
   const std::unique_ptr<LineInput> input =
@@ -294,7 +294,7 @@ void add_chat(CLI::App& app, Runner& run) {
   auto a = std::make_shared<ChatArgs>();
   CLI::App* sub = app.add_subcommand(
       "chat", "Chat with a model in its chat template (interactive, or lines from a pipe)");
-  add_model_flags(*sub, a->model);
+  add_model_flags(*sub, a->model, /*default_model=*/true);
   sub->add_option("--system-prompt,--system", a->system,
                   "a system message that starts the conversation");
   sub->add_option("-n,--n-predict", a->n_predict,

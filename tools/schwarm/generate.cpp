@@ -89,7 +89,7 @@ int run_single(const GenerateArgs& o) {
   if ((text_prompt || !o.stop.empty()) && !llm.has_tokenizer())
     throw Error(
         std::string("generate: ") + (text_prompt ? "a text prompt" : "--stop") +
-        " needs a tokenizer and " + o.model.path +
+        " needs a tokenizer and " + llm.path() +
         " has none (text prompts are not supported yet for such checkpoints; pass token ids "
         "with --ids)");
   const std::vector<int32_t> ids =
@@ -127,7 +127,7 @@ void add_generate(CLI::App& app, Runner& run) {
   auto o = std::make_shared<GenerateArgs>();
   CLI::App* sub = app.add_subcommand(
       "generate", "Generate text (or token ids) from a prompt, or from a JSONL batch");
-  add_model_flags(*sub, o->model);
+  add_model_flags(*sub, o->model, /*default_model=*/true);
   sub->add_option("-p,--prompt", o->prompt,
                   "prompt text (tokenized with the checkpoint's tokenizer, BOS added)");
   sub->add_option("-f,--file", o->prompt_file, "read the prompt text from this file");

@@ -5,17 +5,44 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include "progress.h"
 #include "sampling_args.h"
 
 namespace schwarm::cli {
 
-void add_model_flags(CLI::App& sub, ModelArgs& a) {
-  sub.add_option("-m,--model", a.path,
-                 "checkpoint: a Hugging Face directory, a .safetensors file or a .gguf file")
-      ->required();
+namespace {
+constexpr const char* kDefaultModelFile = "schwarm-tiny-q8_0.gguf";
+}  // namespace
+
+std::string default_model_path() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("SCHWARM_MODEL"); env && *env) return env;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "schwarm" / "models" / kDefaultModelFile);
+#ifdef SCHWARM_SOURCE_MODELS_DIR
+  candidates.push_back(fs::path(SCHWARM_SOURCE_MODELS_DIR) / kDefaultModelFile);
+#endif
+  std::string tried;
+  for (const fs::path& c : candidates) {
+    if (fs::is_regular_file(c, ec)) return c.string();
+    tried += (tried.empty() ? "" : ", ") + c.string();
+  }
+  throw Error(std::string("no -m given and the default model ") + kDefaultModelFile + " is not in " +
+              (tried.empty() ? "any known place" : tried) + " (set SCHWARM_MODEL or pass -m)");
+}
+
+void add_model_flags(CLI::App& sub, ModelArgs& a, bool default_model) {
+  CLI::Option* m = sub.add_option("-m,--model", a.path,
+                                  default_model ? "checkpoint: a Hugging Face directory, a .safetensors file or a .gguf "
+                                                  "file (default: the shipped schwarm-tiny model)"
+                                                : "checkpoint: a Hugging Face directory, a .safetensors file or a .gguf file");
+  if (!default_model) m->required();
   sub.add_option("--backend", a.backend,
                  "where the model runs: cpu (threaded) or ref (plain scalar, slow)")
       ->check(CLI::IsMember({"cpu", "ref"}));
@@ -28,7 +55,9 @@ void add_model_flags(CLI::App& sub, ModelArgs& a) {
   sub.add_flag("-q,--quiet", a.quiet, "no progress bar and no informational messages on stderr");
 }
 
-Llm load_model(const ModelArgs& a) {
+Llm load_model(const ModelArgs& args) {
+  ModelArgs a = args;
+  if (a.path.empty()) a.path = default_model_path();
   spdlog::set_pattern("%v");
   // Informational lines, like the progress bar, only for a person at a terminal: scripts that merge
   // stderr into stdout get the output alone.

@@ -19,10 +19,17 @@ struct ModelArgs {
   bool quiet = false;
 };
 
-// -m/--model (required), --backend, -t/--threads, -c/--ctx-size, -q/--quiet.
-void add_model_flags(CLI::App& sub, ModelArgs& args);
+// -m/--model, --backend, -t/--threads, -c/--ctx-size, -q/--quiet. -m is required unless
+// `default_model`: then without -m the shipped schwarm-tiny model is used (default_model_path).
+void add_model_flags(CLI::App& sub, ModelArgs& args, bool default_model = false);
 
-// Llm::load with a progress bar on stderr when it is a terminal and not -q; logs what was loaded
+// The shipped default model (models/schwarm-tiny-q8_0.gguf, a small trained DeepSeek-V3-architecture
+// model, see models/README.md), looked for in this order: $SCHWARM_MODEL; next to an installed
+// binary (PREFIX/share/schwarm/models/); the source tree this binary was built from. Throws Error
+// naming the places looked in when it is in none.
+std::string default_model_path();
+
+// Llm::load (of default_model_path() when args.path is empty) with a progress bar on stderr when it is a terminal and not -q; logs what was loaded
 // (spdlog, info level, shown on a terminal only and not with -q; warnings always).
 Llm load_model(const ModelArgs& args);
 
