@@ -11,25 +11,11 @@
 
 #include "runtime/npy.h"
 
+#include "cli_runner.h"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(SCHWARM_CLI_PATH) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using schwarm_test::run_cli;
 
 const std::string kDir = std::string(SCHWARM_TEST_DATA_DIR) + "/golden/deepseek-v3";
 
@@ -50,24 +36,24 @@ std::string join(const std::vector<int32_t>& ids) {
 TEST(CliGenerate, GreedyIdsMatchTheReference) {
   const auto prompt = read_json(kDir + "/reference/prompt.json")["ids"].get<std::vector<int32_t>>();
   const auto cont = read_json(kDir + "/reference/continuation.json")["ids"].get<std::vector<int32_t>>();
-  const Result r = run("generate -m " + kDir + " --ids " + join(prompt) + " -n 32 --temp 0 --print-ids");
-  ASSERT_EQ(r.code, 0) << r.out;
+  const schwarm_test::RunResult r = run_cli("generate -m " + kDir + " --ids " + join(prompt) + " -n 32 --temp 0 --print-ids");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out, join(cont) + "\n");
 }
 
 TEST(CliGenerate, BadIdsAndTextPromptAreClearErrors) {
-  Result r = run("generate -m " + kDir + " --ids 1,2,512 -n 2");
-  EXPECT_EQ(r.code, 1);
+  schwarm_test::RunResult r = run_cli("generate -m " + kDir + " --ids 1,2,512 -n 2");
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("token id 512"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("out of the vocabulary range [0, 512)"), std::string::npos) << r.out;
-  r = run("generate -m " + kDir + " --ids 1,x,3");
-  EXPECT_EQ(r.code, 1);
+  r = run_cli("generate -m " + kDir + " --ids 1,x,3");
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("'x' is not a token id"), std::string::npos) << r.out;
-  r = run("generate -m " + kDir + " -p hello");
-  EXPECT_EQ(r.code, 1);
+  r = run_cli("generate -m " + kDir + " -p hello");
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("not supported yet"), std::string::npos) << r.out;
-  r = run("logits -m " + kDir + " --ids -1 -o /dev/null");
-  EXPECT_EQ(r.code, 1);
+  r = run_cli("logits -m " + kDir + " --ids -1 -o /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("token id -1"), std::string::npos) << r.out;
 }
 
@@ -75,8 +61,8 @@ TEST(CliLogits, WritesEveryPositionAsNpy) {
   const auto prompt = read_json(kDir + "/reference/prompt.json")["ids"].get<std::vector<int32_t>>();
   const std::string out = ::testing::TempDir() + "/schwarm_cli_logits.npy";
   const std::string dump = ::testing::TempDir() + "/schwarm_cli_dump";
-  const Result r = run("logits -m " + kDir + " --ids " + join(prompt) + " -o " + out + " --dump " + dump);
-  ASSERT_EQ(r.code, 0) << r.out;
+  const schwarm_test::RunResult r = run_cli("logits -m " + kDir + " --ids " + join(prompt) + " -o " + out + " --dump " + dump);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   const schwarm::NpyArray got = schwarm::read_npy_f32(out);
   const schwarm::NpyArray ref = schwarm::read_npy_f32(kDir + "/reference/logits.npy");
   ASSERT_EQ(got.shape, ref.shape);
