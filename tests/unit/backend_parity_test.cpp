@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/backend.h"
@@ -564,6 +567,22 @@ TEST(CpuThreadPool, CoversEveryIndexOnceAndRethrows) {
     total += e - b;
   });
   EXPECT_EQ(total, 10);
+}
+
+// Workers and caller spin briefly before sleeping: jobs back to back (caught while spinning) and
+// jobs after a pause longer than the spin (workers asleep on the condition variable) both run
+// every index exactly once.
+TEST(CpuThreadPool, JobsBackToBackAndAfterSleeping) {
+  cpu::ThreadPool pool(3);
+  std::atomic<int64_t> sum{0};
+  for (int rep = 0; rep < 2000; ++rep)
+    pool.parallel_for(8, 1, [&](int64_t b, int64_t e) { sum += e - b; });
+  EXPECT_EQ(sum.load(), 2000 * 8);
+  for (int rep = 0; rep < 3; ++rep) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pool.parallel_for(8, 1, [&](int64_t b, int64_t e) { sum += e - b; });
+  }
+  EXPECT_EQ(sum.load(), 2003 * 8);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Parity, ::testing::ValuesIn(backends()),

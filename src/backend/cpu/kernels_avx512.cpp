@@ -83,7 +83,7 @@ struct V512 {
 namespace fast {
 
 inline void prefetch_next(const uint8_t* next, size_t bytes) {
-  for (size_t o = 0; o < std::min<size_t>(bytes, 512); o += 64) __builtin_prefetch(next + o);
+  for (size_t o = 0; o < std::min<size_t>(bytes, 4096); o += 64) __builtin_prefetch(next + o);
 }
 
 template <int R, int NT, int S>
@@ -139,7 +139,7 @@ inline void q4k_block(const uint8_t* w, size_t rb, int64_t cols, const float* x,
 }
 
 // One row per pass (two rows sharing the activation loads measured slower here: R = 2 is kept
-// compilable for the next try), prefetching the next row's first lines.
+// compilable for the next try), prefetching the whole next row (up to 4 KiB).
 template <int NT, class Blk>
 inline void rows(Blk blk, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const float* x, float* y,
                  int64_t ldy) {

@@ -34,13 +34,13 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
   // The job in flight (guarded by mu_ except the chunk counter).
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0, grain_ = 1;
   std::atomic<int64_t> next_{0};
-  int pending_ = 0;  // workers yet to finish the job in flight
+  std::atomic<int> pending_{0};  // workers yet to finish the job in flight
   std::exception_ptr error_;
 };
 
