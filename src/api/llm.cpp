@@ -52,9 +52,12 @@ void find_template(Llm::Impl& m) {
 
 std::unique_ptr<Backend> make_backend(const LoadOptions& o) {
   if (o.threads < 0) throw Error("load: threads must be >= 0, got " + std::to_string(o.threads));
-  if (o.backend == "cpu") return make_cpu_backend(o.threads);
-  if (o.backend == "ref") return make_ref_backend();
-  throw Error("load: unknown backend '" + o.backend + "' (known: cpu, ref)");
+  std::unique_ptr<Backend> be;
+  if (o.backend == "cpu") be = make_cpu_backend(o.threads);
+  else if (o.backend == "ref") be = make_ref_backend();
+  else throw Error("load: unknown backend '" + o.backend + "' (known: cpu, ref)");
+  be->set_quantized_activations(o.quantize_activations);
+  return be;
 }
 
 }  // namespace

@@ -136,6 +136,14 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
 
+  // The quantized-activations mode (quant/act_q8k.h): when on, matmul, ffn and moe multiply each
+  // K-quant (Q4_K, Q5_K, Q6_K) weight with its input rounded to 8 bits per block of 256, as
+  // llama.cpp does, which lets the cpu backend use integer dot products (VNNI). Off by default:
+  // every backend then computes with the activations as they are. Backends agree with each other
+  // in either mode (parity suite).
+  void set_quantized_activations(bool on) { quantized_activations_ = on; }
+  bool quantized_activations() const { return quantized_activations_; }
+
   // y[n, dim] = table[ids[i], :]
   virtual void embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) = 0;
   // y[n, out] = x[n, in] · Wᵀ, W of any registry type.
@@ -171,6 +179,9 @@ class Backend {
                              const MlaKvB& kv_b, int64_t n_heads, int64_t d_nope, int64_t d_rope,
                              int64_t d_v, float scale, const BatchLayout& batch, KvLayerCache& cache,
                              std::span<float> out) = 0;
+
+ private:
+  bool quantized_activations_ = false;
 };
 
 std::unique_ptr<Backend> make_ref_backend();

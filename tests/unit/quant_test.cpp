@@ -1,7 +1,8 @@
 // src/quant/: dequantizers bit-exact against gguf-py / ml_dtypes fixtures (tools/fixtures/
 // make_quant_fixtures.py), quantizers bit-exact against ggml's reference where it exists and
 // within format-derived error bounds on fresh random data otherwise, FP8 block-scaled weights,
-// and the registry's size arithmetic.
+// the 8-bit activation quantizer of the quantized-activations mode, and the registry's size
+// arithmetic.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 
 #include "core/tensor_type.h"
 #include "io/tensor_view.h"
+#include "quant/act_q8k.h"
 #include "quant/fp8_block.h"
 #include "schwarm/error.h"
 
@@ -441,6 +443,72 @@ TEST(QuantFp8BlockScaled, RejectsMismatchedScaleShapeNamingBothTensors) {
 }
 
 // ---- (e) registry -----------------------------------------------------------------------------
+
+// The activation quantizer (quant/act_q8k.h) on fresh random rows with a wide spread of block
+// magnitudes: codes in [-127, 127], the block's largest |x| at ±127, every element within d/2 of
+// x, the 16-element sums equal to the codes' sums, and the round trip equal to d * q; so a dot
+// product with any w moves by at most Σ_blocks d/2 · Σ|w|, checked in double.
+TEST(QuantActQ8K, WithinHalfAStepAndConsistent) {
+  const uint32_t seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t cols = 4 * 256;
+  std::vector<float> x(cols), w(cols), xhat(cols);
+  std::vector<int8_t> q(cols);
+  std::vector<float> d(cols / 256);
+  std::vector<int16_t> bs(cols / 16);
+  for (int rep = 0; rep < 50; ++rep) {
+    for (int64_t b = 0; b < cols / 256; ++b) {
+      const float scale = std::ldexp(1.0f, static_cast<int>(rng() % 40) - 20);
+      for (int64_t i = 0; i < 256; ++i) x[b * 256 + i] = nd(rng) * scale;
+    }
+    for (float& v : w) v = nd(rng);
+    quant::quantize_act_q8k(x.data(), cols, q.data(), d.data(), bs.data());
+    quant::round_trip_act_q8k(x.data(), cols, xhat.data());
+    double moved = 0, bound = 0;
+    for (int64_t b = 0; b < cols / 256; ++b) {
+      float amax = 0;
+      int qmax = 0;
+      double wabs = 0;
+      for (int64_t i = b * 256; i < (b + 1) * 256; ++i) {
+        amax = std::max(amax, std::fabs(x[i]));
+        qmax = std::max(qmax, std::abs(int{q[i]}));
+        ASSERT_LE(std::abs(int{q[i]}), 127);
+        ASSERT_EQ(xhat[i], d[b] * static_cast<float>(q[i])) << "element " << i << ", seed " << seed;
+        ASSERT_LE(std::fabs(double(x[i]) - xhat[i]), 0.5 * d[b] * (1 + 1e-5)) << "element " << i << ", seed " << seed;
+        moved += double(w[i]) * (double(xhat[i]) - x[i]);
+        wabs += std::fabs(w[i]);
+      }
+      EXPECT_EQ(qmax, 127) << "block " << b << ", seed " << seed;
+      EXPECT_FLOAT_EQ(d[b], amax / 127.0f);
+      bound += 0.5 * d[b] * (1 + 1e-5) * wabs;
+      for (int64_t j = 0; j < 16; ++j) {
+        int sum = 0;
+        for (int64_t i = 0; i < 16; ++i) sum += q[b * 256 + 16 * j + i];
+        EXPECT_EQ(bs[b * 16 + j], sum);
+      }
+    }
+    EXPECT_LE(std::fabs(moved), bound) << "seed " << seed;
+  }
+}
+
+TEST(QuantActQ8K, ZeroAndNonFiniteBlocks) {
+  std::vector<float> x(512, 0.0f), xhat(512, 1.0f);
+  x[256 + 7] = kNaN;
+  std::vector<int8_t> q(512, 5);
+  std::vector<float> d(2);
+  std::vector<int16_t> bs(32, 9);
+  quant::quantize_act_q8k(x.data(), 512, q.data(), d.data(), bs.data());
+  EXPECT_EQ(d[0], 0.0f);
+  EXPECT_TRUE(std::isnan(d[1])) << "a NaN must poison its block, not vanish";
+  for (int8_t v : q) EXPECT_EQ(v, 0);
+  for (int16_t v : bs) EXPECT_EQ(v, 0);
+  quant::round_trip_act_q8k(x.data(), 512, xhat.data());
+  EXPECT_EQ(xhat[0], 0.0f);
+  EXPECT_TRUE(std::isnan(xhat[300]));
+  EXPECT_TRUE(quant::act_q8k_applies(TensorType::Q4_K) && quant::act_q8k_applies(TensorType::Q6_K));
+  EXPECT_FALSE(quant::act_q8k_applies(TensorType::Q8_0) || quant::act_q8k_applies(TensorType::F32));
+}
 
 TEST(QuantRegistry, EveryPromisedTypeHasDequantize) {
   using T = TensorType;

@@ -36,6 +36,7 @@ struct BenchArgs {
   bool json = false;
   bool no_warmup = false;
   bool quiet = false;
+  bool exact = false;
 };
 
 // "pp512" and "tg128" style label of the model for the table: family and parameter count.
@@ -102,6 +103,7 @@ int run_bench(const BenchArgs& a) {
         ma.threads = static_cast<int>(threads);
         ma.context_size = max_tokens;
         ma.quiet = a.quiet;
+        ma.exact = a.exact;
         const Llm llm = load_model(ma);
         Session session(llm);
         BenchRecord base;
@@ -186,6 +188,7 @@ void add_bench(CLI::App& app, Runner& run) {
   sub->add_flag("--json", a->json, "the same as -o json");
   sub->add_flag("--no-warmup", a->no_warmup, "measure from the first run (no warm-up run)");
   sub->add_flag("-q,--quiet", a->quiet, "no progress bar and no progress messages on stderr");
+  add_exact_flag(*sub, a->exact);
   sub->callback([a, &run] {
     bool any = false;
     for (int64_t p : a->n_prompt) any |= p > 0;

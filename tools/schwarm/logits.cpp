@@ -16,6 +16,7 @@ void add_logits(CLI::App& app, Runner& run) {
   struct Opts {
     std::string model, ids, out, dump, backend = "cpu";
     int threads = 0;
+    bool exact = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* sub = app.add_subcommand("logits", "Write the fp32 logits of every prompt position as .npy");
@@ -25,12 +26,14 @@ void add_logits(CLI::App& app, Runner& run) {
   sub->add_option("--dump", o->dump, "also write every named intermediate into this directory");
   sub->add_option("--backend", o->backend, "ref or cpu");
   sub->add_option("-t,--threads", o->threads, "cpu backend threads (0: all)");
+  add_exact_flag(*sub, o->exact);
   sub->callback([o, &run] {
     run = [o]() -> int {
       const std::vector<int32_t> ids = parse_ids(o->ids);
       LoadOptions lo;
       lo.backend = o->backend;
       lo.threads = o->threads;
+      lo.quantize_activations = !o->exact;
       lo.context_size = static_cast<int64_t>(ids.size());
       const Llm llm = Llm::load(o->model, lo);
       Llm::DumpFn dump;

@@ -52,8 +52,20 @@ class CpuBackend final : public Backend {
   // All groups in two pool jobs: (group, row block) items of gate+up+SwiGLU, then of down, so
   // every thread stays busy however unevenly the tokens spread over the experts.
   void ffn_groups(std::span<const FfnGroup> groups, int64_t hidden);
+  // A matmul's input rows as the kernels read them: x itself, or in the quantized-activations
+  // mode (Backend::set_quantized_activations) for a K-quant weight either its 8-bit form for the
+  // integer kernels (q, decode) or x̂ = x rounded through it, in floats (prefill, or no kernel).
+  struct Input {
+    const float* x;
+    const cpu::QActs* q;
+  };
+  struct InputScratch {
+    std::vector<float> xhat;
+    cpu::QActs q;
+  };
+  Input prepare_input(TensorType type, const float* x, int64_t n, int64_t cols, InputScratch& s) const;
   // y[t * ldy + i] = row r0 + i of w · x[t] for i < nr, t < n: one work item, run on this thread.
-  void matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const float* x, int64_t n, float* y,
+  void matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const Input& x, int64_t n, float* y,
                    int64_t ldy) const;
   // Rows per work item for a weight of `cols` columns multiplied with n tokens.
   int64_t rows_per_item(const TensorView& w, int64_t cols, int64_t n) const;
@@ -63,6 +75,8 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& k_;
   // Scratch reused between calls (ops are not reentrant; one caller at a time).
   std::vector<float> moe_x_, moe_h_, moe_y_, logits_;
+  InputScratch matmul_in_;
+  std::vector<InputScratch> ffn_in_;  // 3 per FFN group: gate, up, down
 };
 
 }  // namespace schwarm

@@ -12,6 +12,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/row_decode.h"
 #include "backend/ref/op_common.h"
+#include "quant/act_q8k.h"
 
 namespace schwarm {
 
@@ -36,10 +37,27 @@ int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) 
   return std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 4, 64) / 4 * 4;
 }
 
-void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const float* x, int64_t n,
+CpuBackend::Input CpuBackend::prepare_input(TensorType type, const float* x, int64_t n, int64_t cols,
+                                            InputScratch& s) const {
+  if (!quantized_activations() || !quant::act_q8k_applies(type)) return {x, nullptr};
+  if (n <= cpu::kGemvMaxTokens && k_.gemv_q8 && k_.has_gemv_q8(type)) {
+    cpu::prepare_q8_acts(type, x, n, cols, s.q);
+    return {x, &s.q};
+  }
+  s.xhat.resize(static_cast<size_t>(n * cols));
+  for (int64_t t = 0; t < n; ++t) quant::round_trip_act_q8k(x + t * cols, cols, s.xhat.data() + t * cols);
+  return {s.xhat.data(), nullptr};
+}
+
+void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const Input& in, int64_t n,
                              float* y, int64_t ldy) const {
   const size_t rbytes = row_bytes(w, cols);
   const uint8_t* src = w.data.data() + static_cast<size_t>(r0) * rbytes;
+  if (in.q) {
+    k_.gemv_q8(w.type, src, rbytes, nr, cols, *in.q, y, ldy);
+    return;
+  }
+  const float* x = in.x;
   if (use_gemv(k_, w.type, n)) {
     k_.gemv(w.type, src, rbytes, nr, cols, x, n, y, ldy);
     return;
@@ -59,10 +77,11 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
 void CpuBackend::matmul_unchecked(const TensorView& w, int64_t rows, int64_t cols, const float* x, int64_t n,
                                   float* y) {
   const int64_t rb = rows_per_item(w, cols, n);
+  const Input in = prepare_input(w.type, x, n, cols, matmul_in_);
   pool_.parallel_for((rows + rb - 1) / rb, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = b * rb;
-      matmul_rows(w, cols, r0, std::min(rb, rows - r0), x, n, y + r0, rows);
+      matmul_rows(w, cols, r0, std::min(rb, rows - r0), in, n, y + r0, rows);
     }
   });
 }
@@ -85,6 +104,28 @@ void CpuBackend::ffn_groups(std::span<const FfnGroup> groups, int64_t hidden) {
     for (int64_t r = 0; r < f.inter; r += rb_up) up_items.push_back({gi, r, std::min(rb_up, f.inter - r)});
     for (int64_t r = 0; r < hidden; r += rb_down) down_items.push_back({gi, r, std::min(rb_down, hidden - r)});
   }
+  // Inputs as the kernels read them (prepare_input): per group, gate's and up's (one when their
+  // types agree) before the first job, down's after it.
+  ffn_in_.resize(3 * groups.size());
+  std::vector<Input> in(3 * groups.size(), Input{nullptr, nullptr});
+  // (A pool job only when there is work: in the exact mode each is a pointer copy.)
+  const auto per_group = [&](auto&& fn) {
+    const auto ng = static_cast<int64_t>(groups.size());
+    if (!quantized_activations()) {
+      for (int64_t g = 0; g < ng; ++g) fn(g);
+      return;
+    }
+    pool_.parallel_for(ng, 1, [&](int64_t g0, int64_t g1) {
+      for (int64_t g = g0; g < g1; ++g) fn(g);
+    });
+  };
+  per_group([&](int64_t g) {
+    const FfnGroup& f = groups[static_cast<size_t>(g)];
+    if (f.m == 0) return;
+    const auto i = static_cast<size_t>(3 * g);
+    in[i] = prepare_input(f.w->gate.type, f.x, f.m, hidden, ffn_in_[i]);
+    in[i + 1] = f.w->up.type == f.w->gate.type ? in[i] : prepare_input(f.w->up.type, f.x, f.m, hidden, ffn_in_[i + 1]);
+  });
   // gate and up of a row block, then h = silu(gate) * up for it.
   pool_.parallel_for(static_cast<int64_t>(up_items.size()), 1, [&](int64_t b0, int64_t b1) {
     thread_local std::vector<float> gate, up;
@@ -94,8 +135,9 @@ void CpuBackend::ffn_groups(std::span<const FfnGroup> groups, int64_t hidden) {
       const auto sz = static_cast<size_t>(f.m * it.nr);
       gate.resize(sz);
       up.resize(sz);
-      matmul_rows(f.w->gate, hidden, it.r0, it.nr, f.x, f.m, gate.data(), it.nr);
-      matmul_rows(f.w->up, hidden, it.r0, it.nr, f.x, f.m, up.data(), it.nr);
+      const auto gi = static_cast<size_t>(3 * it.g);
+      matmul_rows(f.w->gate, hidden, it.r0, it.nr, in[gi], f.m, gate.data(), it.nr);
+      matmul_rows(f.w->up, hidden, it.r0, it.nr, in[gi + 1], f.m, up.data(), it.nr);
       for (int64_t t = 0; t < f.m; ++t)
         for (int64_t i = 0; i < it.nr; ++i) {
           const float g = gate[static_cast<size_t>(t * it.nr + i)];
@@ -103,11 +145,16 @@ void CpuBackend::ffn_groups(std::span<const FfnGroup> groups, int64_t hidden) {
         }
     }
   });
+  per_group([&](int64_t g) {
+    const FfnGroup& f = groups[static_cast<size_t>(g)];
+    const auto i = static_cast<size_t>(3 * g + 2);
+    if (f.m > 0) in[i] = prepare_input(f.w->down.type, f.h, f.m, f.inter, ffn_in_[i]);
+  });
   pool_.parallel_for(static_cast<int64_t>(down_items.size()), 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const Item& it = down_items[static_cast<size_t>(b)];
       const FfnGroup& f = groups[static_cast<size_t>(it.g)];
-      matmul_rows(f.w->down, f.inter, it.r0, it.nr, f.h, f.m, f.y + it.r0, hidden);
+      matmul_rows(f.w->down, f.inter, it.r0, it.nr, in[static_cast<size_t>(3 * it.g + 2)], f.m, f.y + it.r0, hidden);
     }
   });
 }

@@ -3,10 +3,13 @@
 #include "backend/cpu/kernels.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 #include <string_view>
 
 #include "backend/cpu/vec.h"
+#include "quant/act_q8k.h"
 
 namespace schwarm::cpu {
 
@@ -35,6 +38,8 @@ bool cpu_runs(Isa isa) {
     case Isa::Avx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    case Isa::Avx512Vnni:
+      return cpu_runs(Isa::Avx512) && __builtin_cpu_supports("avx512vnni");
   }
   return false;
 #else
@@ -43,18 +48,39 @@ bool cpu_runs(Isa isa) {
 }
 
 const KernelTable* best_table() {
-  for (Isa isa : {Isa::Avx512, Isa::Avx2})
+  for (Isa isa : {Isa::Avx512Vnni, Isa::Avx512, Isa::Avx2})
     if (const KernelTable* t = kernel_table(isa)) return t;
   return &kScalar;
 }
 
 }  // namespace
 
+void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out) {
+  out.n = n;
+  out.cols = cols;
+  out.q.resize(static_cast<size_t>(n * cols));
+  out.d.resize(static_cast<size_t>(n * cols / quant::kActBlock));
+  out.bsum.resize(static_cast<size_t>(n * cols / 16));
+  const bool k4_order = type == TensorType::Q4_K || type == TensorType::Q5_K;
+  thread_local std::vector<int8_t> tmp;
+  for (int64_t t = 0; t < n; ++t) {
+    int8_t* q = out.q.data() + t * cols;
+    if (k4_order) tmp.resize(static_cast<size_t>(cols));
+    quant::quantize_act_q8k(x + t * cols, cols, k4_order ? tmp.data() : q,
+                            out.d.data() + t * (cols / quant::kActBlock), out.bsum.data() + t * (cols / 16));
+    if (!k4_order) continue;
+    static constexpr int kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+    for (int64_t b = 0; b < cols; b += quant::kActBlock)
+      for (int s = 0; s < 8; ++s) std::copy_n(tmp.data() + b + 32 * kOrder[s], 32, q + b + 32 * s);
+  }
+}
+
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
     case Isa::Avx512: return "avx512";
+    case Isa::Avx512Vnni: return "avx512vnni";
   }
   return "?";
 }
@@ -65,6 +91,7 @@ const KernelTable* kernel_table(Isa isa) {
     case Isa::Scalar: return &kScalar;
     case Isa::Avx2: return avx2_kernel_table();
     case Isa::Avx512: return avx512_kernel_table();
+    case Isa::Avx512Vnni: return avx512_vnni_kernel_table();
   }
   return nullptr;
 }
@@ -78,14 +105,14 @@ const KernelTable& kernels() {
   static const KernelTable* chosen = [] {
     const char* env = std::getenv("SCHWARM_CPU_ISA");
     if (!env || !*env) return best_table();
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni})
       if (std::string_view(env) == isa_name(isa)) {
         if (const KernelTable* t = kernel_table(isa)) return t;
         std::fprintf(stderr, "schwarm: SCHWARM_CPU_ISA=%s: not supported by this CPU or build; using %s\n", env,
                      isa_name(best_table()->isa));
         return best_table();
       }
-    std::fprintf(stderr, "schwarm: SCHWARM_CPU_ISA=%s: unknown (scalar, avx2, avx512); using %s\n", env,
+    std::fprintf(stderr, "schwarm: SCHWARM_CPU_ISA=%s: unknown (scalar, avx2, avx512, avx512vnni); using %s\n", env,
                  isa_name(best_table()->isa));
     return best_table();
   }();

@@ -6,8 +6,9 @@
 // from one template (kernels_simd.h), so the library still runs on any x86-64 and builds on other
 // CPUs (scalar table only). `kernels()` picks the widest table the CPU runs; SCHWARM_CPU_ISA=
 // scalar|avx2|avx512 forces one (an unsupported choice falls back to the best one and says so on
-// stderr). Room for more tiers (AVX-512-VNNI int8 activations, AMX tiles for prefill): add a
-// table and a line in kernels.cpp.
+// stderr). avx512vnni (kernels_vnni.cpp) adds integer gemv kernels for K-quant weights times
+// 8-bit activations (the quantized-activations mode, quant/act_q8k.h). Room for more tiers (AMX
+// tiles for prefill): add a table and a line in kernels.cpp.
 //
 // Two regimes (the cpu matmul picks by token count, see cpu_linear.cpp):
 // - gemv (decode, few tokens): each weight vector is decoded in registers and multiplied at once
@@ -20,15 +21,29 @@
 // the float accumulation.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor_type.h"
 
 namespace schwarm::cpu {
 
-enum class Isa { Scalar, Avx2, Avx512 };
+enum class Isa { Scalar, Avx2, Avx512, Avx512Vnni };
 const char* isa_name(Isa isa);
 
 constexpr int64_t kGemvMaxTokens = 4;
+
+// n rows of activations quantized by quant::quantize_act_q8k, laid out for one weight type's
+// integer kernel (prepare_q8_acts): q [n, cols] (for Q4_K / Q5_K each 256-block's 32-element
+// sub-blocks in the order 0 2 1 3 4 6 5 7, else in element order), d [n, cols / 256],
+// bsum [n, cols / 16] (Σ q over 16 elements, in element order).
+struct QActs {
+  int64_t n = 0, cols = 0;
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  std::vector<int16_t> bsum;
+};
+// Quantizes rows x[t * cols ...] (t < n; cols a multiple of 256) for weights of `type`.
+void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out);
 
 struct KernelTable {
   Isa isa;
@@ -43,6 +58,12 @@ struct KernelTable {
   bool (*decode)(TensorType type, const uint8_t* src, int64_t n, float* dst);
   // y[t * ldy + r] = Σ_k w[r * cols + k] · x[t * cols + k] for r < nr, t < nt (any sizes).
   void (*gemm_f32)(const float* w, int64_t nr, int64_t cols, const float* x, int64_t nt, float* y, int64_t ldy);
+  // Integer gemv for the quantized-activations mode (nullptr where the table has none): whether
+  // there is one for `type`, and y[t * ldy + r] = Σ_k W[r, k] · x̂[t, k] for t < a.n (1..4), x̂ the
+  // activations `a` stand for (prepared for `type`); false (nothing written) where there is none.
+  bool (*has_gemv_q8)(TensorType type) = nullptr;
+  bool (*gemv_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActs& a,
+                  float* y, int64_t ldy) = nullptr;
 };
 
 // The table for `isa`, or nullptr when this build or this CPU cannot run it.
@@ -60,5 +81,6 @@ const KernelTable* peer_gemv_table(Isa isa);
 const KernelTable* avx2_kernel_table();
 const KernelTable* avx512_kernel_table();
 const KernelTable* avx512_peer_kernel_table();
+const KernelTable* avx512_vnni_kernel_table();
 
 }  // namespace schwarm::cpu

@@ -189,12 +189,7 @@ const KernelTable* avx512_peer_kernel_table() { return Generic::table(Isa::Avx51
 
 }  // namespace schwarm::cpu
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC diagnostic pop
-#pragma GCC pop_options
-#endif
+#include "backend/cpu/isa_target_pop.h"  // NOLINT(build/include)
 #else
 namespace schwarm::cpu {
 const KernelTable* avx512_kernel_table() { return nullptr; }

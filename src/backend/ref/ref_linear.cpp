@@ -3,6 +3,7 @@
 
 #include "backend/ref/op_common.h"
 #include "backend/ref/ref_backend.h"
+#include "quant/act_q8k.h"
 
 namespace schwarm {
 
@@ -11,8 +12,14 @@ using namespace backend_detail;
 void RefBackend::matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<float> y) {
   const Dims2 d = check_matmul(w, x, n, y);
   const std::vector<float> wf = dense(w);
+  const bool round_x = quantized_activations() && quant::act_q8k_applies(w.type);
+  std::vector<float> xhat(round_x ? static_cast<size_t>(d.cols) : 0);
   for (int64_t t = 0; t < n; ++t) {
     const float* xt = x.data() + t * d.cols;
+    if (round_x) {  // the K-quant weight meets x rounded to 8 bits (quant/act_q8k.h)
+      quant::round_trip_act_q8k(xt, d.cols, xhat.data());
+      xt = xhat.data();
+    }
     for (int64_t o = 0; o < d.rows; ++o) {
       const float* wr = wf.data() + o * d.cols;
       double acc = 0;

@@ -53,6 +53,13 @@ void add_model_flags(CLI::App& sub, ModelArgs& a, bool default_model) {
                  "(0: the model's, at most 4096)")
       ->check(int_range(0, int64_t{1} << 32));
   sub.add_flag("-q,--quiet", a.quiet, "no progress bar and no informational messages on stderr");
+  add_exact_flag(sub, a.exact);
+}
+
+void add_exact_flag(CLI::App& sub, bool& exact) {
+  sub.add_flag("--exact", exact,
+               "multiply K-quant weights (Q4_K, Q5_K, Q6_K) with the activations as they are; by default "
+               "they are rounded to 8 bits per 256 first, as llama.cpp does, for integer dot products");
 }
 
 Llm load_model(const ModelArgs& args) {
@@ -66,6 +73,7 @@ Llm load_model(const ModelArgs& args) {
   lo.backend = a.backend;
   lo.threads = a.threads;
   lo.context_size = a.context_size;
+  lo.quantize_activations = !a.exact;
   ProgressBar bar("loading " + std::filesystem::path(a.path).filename().string(), a.quiet);
   if (bar.enabled())
     lo.on_progress = [&bar](uint64_t done, uint64_t total) { bar.update(done, total); };

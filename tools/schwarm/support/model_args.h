@@ -17,11 +17,14 @@ struct ModelArgs {
   int threads = 0;           // 0: all hardware threads
   int64_t context_size = 0;  // 0: min(trained context, 4096)
   bool quiet = false;
+  bool exact = false;  // --exact: K-quant matmuls take the activations unrounded
 };
 
 // -m/--model, --backend, -t/--threads, -c/--ctx-size, -q/--quiet. -m is required unless
 // `default_model`: then without -m the shipped schwarm-tiny model is used (default_model_path).
 void add_model_flags(CLI::App& sub, ModelArgs& args, bool default_model = false);
+// --exact alone (for subcommands with their own model flags).
+void add_exact_flag(CLI::App& sub, bool& exact);
 
 // The shipped default model (models/schwarm-tiny-q8_0.gguf, a small trained DeepSeek-V3-architecture
 // model, see models/README.md), looked for in this order: $SCHWARM_MODEL; next to an installed

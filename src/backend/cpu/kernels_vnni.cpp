@@ -1,0 +1,205 @@
+// Integer gemv kernels for the quantized-activations mode (quant/act_q8k.h): K-quant weights times
+// 8-bit activations with AVX-512 BW + VNNI. Per 64 weights: the 4- or 6-bit values are unpacked to
+// bytes, vpmaddubsw multiplies them with the activation bytes into 16-bit pair sums, and vpdpwssd
+// multiplies those with the sub-block scales (16-bit lanes) into 32-bit sums: the whole 256-block
+// is exact integer arithmetic, converted to float once per block (times d_weight * d_activation).
+// Offsets (Q4_K's mins, Q6_K's -32) go through the activations' 16-element sums. Compiled for
+// that target by a pragma after every header is included (see kernels_avx512.cpp).
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "backend/cpu/kernels.h"
+#include "quant/block_io.h"
+#include "quant/k_scales.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c"))), \
+                             apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace schwarm::cpu {
+namespace {
+
+inline void prefetch_row(const uint8_t* p, size_t bytes) {
+  for (size_t o = 0; o < std::min<size_t>(bytes, 4096); o += 64) __builtin_prefetch(p + o);
+}
+
+// The shared inner step: 128 weights as two registers of bytes (lo, hi) with their scale lanes,
+// times 128 activation bytes at qa (+ t * cols for token t), into each token's 32-bit sums.
+template <int NT>
+inline void dot_128(__m512i (&isum)[NT], __m512i lo, __m512i hi, __m512i s_lo, __m512i s_hi, const int8_t* qa,
+                    int64_t cols) {
+  for (int t = 0; t < NT; ++t) {
+    const int8_t* p = qa + t * cols;
+    isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(lo, _mm512_loadu_si512(p)), s_lo);
+    isum[t] = _mm512_dpwssd_epi32(isum[t], _mm512_maddubs_epi16(hi, _mm512_loadu_si512(p + 64)), s_hi);
+  }
+}
+
+// Q4_K rows x NT tokens. Activations come with each block's sub-blocks in the order
+// 0, 2, 1, 3, 4, 6, 5, 7 (prepare_q8_acts), so that the low nibbles of a 64-byte load (sub-blocks
+// 4j, 4j + 2) and its high nibbles (4j + 1, 4j + 3) each meet 64 contiguous activation bytes.
+template <int NT>
+void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y, int64_t ldy) {
+  const int64_t nb = cols / 256;
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  // Scale lanes: for load j, low nibbles -> sub-blocks 4j (words 0-15), 4j + 2 (16-31).
+  alignas(64) int16_t ix[4][32];
+  for (int j = 0; j < 2; ++j)
+    for (int i = 0; i < 32; ++i) {
+      ix[2 * j][i] = static_cast<int16_t>(4 * j + (i < 16 ? 0 : 2));
+      ix[2 * j + 1][i] = static_cast<int16_t>(4 * j + (i < 16 ? 1 : 3));
+    }
+  const __m512i idx[4] = {_mm512_load_si512(ix[0]), _mm512_load_si512(ix[1]), _mm512_load_si512(ix[2]),
+                          _mm512_load_si512(ix[3])};
+  // Mins: word 2s and 2s + 1 take min s, to meet the two 16-element sums of sub-block s.
+  const __m256i dup = _mm256_setr_epi16(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  for (int64_t r = 0; r < nr; ++r) {
+    const uint8_t* row = w + static_cast<size_t>(r) * rb;
+    if (r + 1 < nr) prefetch_row(row + rb, rb);
+    __m512 acc[NT];
+    __m256 accm[NT];
+    for (int t = 0; t < NT; ++t) {
+      acc[t] = _mm512_setzero_ps();
+      accm[t] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = row + b * 144;
+      const float d = quant::load_fp16(blk), dmin = quant::load_fp16(blk + 2);
+      uint8_t sc[8], mn[8];
+      quant::unpack_k4_scales(blk + 4, sc, mn);
+      uint64_t sc8, mn8;
+      std::memcpy(&sc8, sc, 8);
+      std::memcpy(&mn8, mn, 8);
+      const __m512i scw = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
+      const __m256i mnw = _mm256_permutexvar_epi16(
+          dup, _mm256_castsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(mn8)))));
+      __m512i isum[NT];
+      for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+      for (int j = 0; j < 2; ++j) {
+        const __m512i q = _mm512_loadu_si512(blk + 16 + 64 * j);
+        const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        const __m512i s_lo = _mm512_permutexvar_epi16(idx[2 * j], scw);
+        const __m512i s_hi = _mm512_permutexvar_epi16(idx[2 * j + 1], scw);
+        dot_128(isum, lo, hi, s_lo, s_hi, a.q.data() + b * 256 + 128 * j, cols);
+      }
+      for (int t = 0; t < NT; ++t) {
+        const float da = a.d[static_cast<size_t>(t * nb + b)];
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * da), acc[t]);
+        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum.data() + t * (cols / 16) + b * 16));
+        accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mnw, bs)), _mm256_set1_ps(dmin * da), accm[t]);
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      alignas(32) float m[8];
+      _mm256_store_ps(m, accm[t]);
+      float ms = 0.0f;
+      for (float v : m) ms += v;
+      y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - ms;
+    }
+  }
+}
+
+// Q6_K rows x NT tokens, activations in element order. Per half of 128 elements, a 64-byte load of
+// ql gives elements 0-63 (low nibbles) and 64-127 (high nibbles) in order; the 32 bytes of qh,
+// duplicated into both halves of a register, give their top 2 bits by a per-half shift.
+template <int NT>
+void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y, int64_t ldy) {
+  const int64_t nb = cols / 256;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  // qh bits for elements 0-31 / 32-63 / 64-95 / 96-127 of a half: shifts 0 / 2 / 4 / 6.
+  const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+  const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  alignas(64) int16_t ix[4][32];
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 32; ++i) ix[k][i] = static_cast<int16_t>(4 * k + i / 8);
+  const __m512i idx[4] = {_mm512_load_si512(ix[0]), _mm512_load_si512(ix[1]), _mm512_load_si512(ix[2]),
+                          _mm512_load_si512(ix[3])};
+  for (int64_t r = 0; r < nr; ++r) {
+    const uint8_t* row = w + static_cast<size_t>(r) * rb;
+    if (r + 1 < nr) prefetch_row(row + rb, rb);
+    __m512 acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = row + b * 210;
+      const float d = quant::load_fp16(blk + 208);
+      const __m256i scs = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)));
+      const __m512i scw = _mm512_castsi256_si512(scs);
+      __m512i isum[NT];
+      for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
+      for (int h = 0; h < 2; ++h) {
+        const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
+        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
+        const __m512i lo = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                           _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_lo), 4), m30));
+        const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                           _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_hi), 4), m30));
+        const __m512i s_lo = _mm512_permutexvar_epi16(idx[2 * h], scw);
+        const __m512i s_hi = _mm512_permutexvar_epi16(idx[2 * h + 1], scw);
+        dot_128(isum, lo, hi, s_lo, s_hi, a.q.data() + b * 256 + 128 * h, cols);
+      }
+      for (int t = 0; t < NT; ++t) {
+        // Σ sc_j Σ (q - 32) a = Σ sc_j Σ q a - 32 Σ sc_j bsum_j
+        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum.data() + t * (cols / 16) + b * 16));
+        const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(scs, bs), 5);
+        const __m512i tot = _mm512_sub_epi32(isum[t], _mm512_zextsi256_si512(off));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_set1_ps(d * a.d[static_cast<size_t>(t * nb + b)]), acc[t]);
+      }
+    }
+    for (int t = 0; t < NT; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+  }
+}
+
+bool has_gemv_q8(TensorType type) { return type == TensorType::Q4_K || type == TensorType::Q6_K; }
+
+template <int NT>
+bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y,
+                int64_t ldy) {
+  switch (type) {
+    case TensorType::Q4_K: q4k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
+    case TensorType::Q6_K: q6k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
+    default: return false;
+  }
+}
+
+bool gemv_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y,
+             int64_t ldy) {
+  switch (a.n) {
+    case 1: return gemv_q8_nt<1>(type, w, rb, nr, cols, a, y, ldy);
+    case 2: return gemv_q8_nt<2>(type, w, rb, nr, cols, a, y, ldy);
+    case 3: return gemv_q8_nt<3>(type, w, rb, nr, cols, a, y, ldy);
+    case 4: return gemv_q8_nt<4>(type, w, rb, nr, cols, a, y, ldy);
+    default: return false;
+  }
+}
+
+}  // namespace
+
+const KernelTable* avx512_vnni_kernel_table() {
+  static const KernelTable t = [] {
+    KernelTable k = *avx512_kernel_table();
+    k.isa = Isa::Avx512Vnni;
+    k.has_gemv_q8 = has_gemv_q8;
+    k.gemv_q8 = gemv_q8;
+    return k;
+  }();
+  return &t;
+}
+
+}  // namespace schwarm::cpu
+
+#include "backend/cpu/isa_target_pop.h"  // NOLINT(build/include)
+#else
+namespace schwarm::cpu {
+const KernelTable* avx512_vnni_kernel_table() { return nullptr; }
+}  // namespace schwarm::cpu
+#endif

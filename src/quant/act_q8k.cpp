@@ -1,0 +1,55 @@
+// The 8-bit activation quantizer of the quantized-activations mode (see act_q8k.h).
+#include "quant/act_q8k.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace schwarm::quant {
+
+bool act_q8k_applies(TensorType type) {
+  return type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K;
+}
+
+void quantize_act_q8k(const float* x, int64_t cols, int8_t* q, float* d, int16_t* bsum16) {
+  for (int64_t b = 0; b < cols / kActBlock; ++b) {
+    const float* xb = x + b * kActBlock;
+    int8_t* qb = q + b * kActBlock;
+    float amax = 0.0f;
+    bool finite = true;
+    for (int64_t i = 0; i < kActBlock; ++i) {
+      amax = std::max(amax, std::fabs(xb[i]));
+      finite &= std::isfinite(xb[i]);
+    }
+    // A NaN or infinite activation poisons its block (d = NaN) instead of being clamped away.
+    if (!finite) {
+      std::fill_n(qb, kActBlock, int8_t{0});
+      d[b] = std::numeric_limits<float>::quiet_NaN();
+    } else if (amax == 0.0f) {
+      std::fill_n(qb, kActBlock, int8_t{0});
+      d[b] = 0.0f;
+    } else {
+      const float inv = 127.0f / amax;
+      for (int64_t i = 0; i < kActBlock; ++i)
+        qb[i] = static_cast<int8_t>(std::clamp(std::nearbyint(xb[i] * inv), -127.0f, 127.0f));
+      d[b] = amax / 127.0f;
+    }
+    for (int64_t j = 0; j < kActBlock / 16; ++j) {
+      int s = 0;
+      for (int64_t i = 0; i < 16; ++i) s += qb[16 * j + i];
+      bsum16[b * (kActBlock / 16) + j] = static_cast<int16_t>(s);
+    }
+  }
+}
+
+void round_trip_act_q8k(const float* x, int64_t cols, float* xhat) {
+  int8_t q[kActBlock];
+  int16_t bs[kActBlock / 16];
+  for (int64_t b = 0; b < cols / kActBlock; ++b) {
+    float d;
+    quantize_act_q8k(x + b * kActBlock, kActBlock, q, &d, bs);
+    for (int64_t i = 0; i < kActBlock; ++i) xhat[b * kActBlock + i] = d * static_cast<float>(q[i]);
+  }
+}
+
+}  // namespace schwarm::quant

@@ -1,0 +1,30 @@
+#pragma once
+// Activations quantized to 8 bits for the K-quant weight types (Q4_K, Q5_K, Q6_K), the numeric
+// definition behind the backends' "quantized activations" mode (Backend::set_quantized_activations):
+// a matmul by a K-quant weight then multiplies the weight with x̂, not x, where per block of 256
+// activations
+//     d = amax / 127,   q = nearbyint(x * (127 / amax)) in [-127, 127],   x̂ = d * q
+// (amax = max |x| over the block; a zero block gives d = 0, q = 0). So |x - x̂| <= d / 2 per
+// element, and a dot product with weight row w moves by at most Σ_blocks d/2 · Σ|w| of the block.
+// Integer kernels compute Σ w·x̂ as d · Σ q_w q (+ the weight's offsets through the block sums
+// `bsum16`, Σ q over 16 consecutive elements) in exact integer arithmetic; the ref backend computes
+// it from x̂ in double: the two agree to float rounding, so the parity suite's tolerance holds.
+#include <cstdint>
+
+#include "core/tensor_type.h"
+
+namespace schwarm::quant {
+
+constexpr int64_t kActBlock = 256;
+
+// Whether the quantized-activations mode applies to weights of `type` (the K-quants).
+bool act_q8k_applies(TensorType type);
+
+// One row of `cols` activations (a multiple of 256) quantized: q[cols], d[cols / 256],
+// bsum16[cols / 16] (Σ q over elements 16 j .. 16 j + 15), all in element order.
+void quantize_act_q8k(const float* x, int64_t cols, int8_t* q, float* d, int16_t* bsum16);
+
+// x̂: the values the quantized row stands for (d * q), in place of x.
+void round_trip_act_q8k(const float* x, int64_t cols, float* xhat);
+
+}  // namespace schwarm::quant
