@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/row_decode.h"
 #include "backend/cpu/vec.h"
 #include "backend/ref/op_common.h"
 
@@ -78,37 +79,59 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
     std::copy_n(latent.data() + t * rank, rank, cache.k.data() + slot * rank);
     std::copy_n(k_pe.data() + t * d_rope, d_rope, cache.v.data() + slot * d_rope);
   }
+  // Per head: W_uk and W_uv are applied to all tokens at once with the matmul kernels, straight
+  // from the stored rows (no f32 copy), except the joint kv_b's W_uk, whose product is by its
+  // transpose: those d_nope rows are decoded once per head and call.
+  const bool split = kv_b.is_split();
   pool_.parallel_for(n_heads, 1, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> w_uk, w_uv, scratch, q_lat, o_lat, sc;
+    thread_local std::vector<float> w_uk, qn_h, q_lat, o_lat, o_h, sc;
     thread_local std::vector<int64_t> slots;
-    w_uk.resize(static_cast<size_t>(d_nope * rank));
-    w_uv.resize(static_cast<size_t>(d_v * rank));
-    q_lat.resize(static_cast<size_t>(rank));
-    o_lat.resize(static_cast<size_t>(rank));
+    q_lat.resize(static_cast<size_t>(n * rank));
+    o_lat.resize(static_cast<size_t>(n * rank));
+    o_h.resize(static_cast<size_t>(n * d_v));
     for (int64_t h = b; h < e; ++h) {
-      mla_head_weights(kv_b, h, d_nope, d_v, rank, w_uk.data(), w_uv.data(), scratch);
+      // q_lat[t] = W_ukᵀ q_nope[t, h] (rank): the nope key absorbed into the query.
+      if (split) {
+        qn_h.resize(static_cast<size_t>(n * d_nope));
+        for (int64_t t = 0; t < n; ++t)
+          std::copy_n(q_nope.data() + (t * n_heads + h) * d_nope, d_nope, qn_h.data() + t * d_nope);
+        matmul_rows(kv_b.k_b, d_nope, h * rank, rank, Input{qn_h.data(), nullptr}, n, q_lat.data(), rank);
+      } else {
+        w_uk.resize(static_cast<size_t>(d_nope * rank));
+        cpu::decode_rows(kv_b.kv_b, h * (d_nope + d_v), d_nope, rank, w_uk.data());
+        for (int64_t t = 0; t < n; ++t) {
+          const float* qn = q_nope.data() + (t * n_heads + h) * d_nope;
+          float* ql = q_lat.data() + t * rank;
+          std::fill_n(ql, rank, 0.0f);
+          for (int64_t i = 0; i < d_nope; ++i) cpu::axpy(qn[i], w_uk.data() + i * rank, ql, rank);
+        }
+      }
       for (int64_t t = 0; t < n; ++t) {
         const int32_t p = batch.pos[static_cast<size_t>(t)];
         slots_of(batch, batch.seq[static_cast<size_t>(t)], p, slots);
-        const float* qn = q_nope.data() + (t * n_heads + h) * d_nope;
         const float* qp = q_pe.data() + (t * n_heads + h) * d_rope;
-        // q_lat = W_ukᵀ q_nope (rank), the nope key absorbed into the query.
-        std::fill(q_lat.begin(), q_lat.end(), 0.0f);
-        for (int64_t i = 0; i < d_nope; ++i) cpu::axpy(qn[i], w_uk.data() + i * rank, q_lat.data(), rank);
+        const float* ql = q_lat.data() + t * rank;
         sc.resize(static_cast<size_t>(p) + 1);
         for (int32_t j = 0; j <= p; ++j) {
           const int64_t slot = slots[static_cast<size_t>(j)];
-          sc[static_cast<size_t>(j)] = (cpu::dot(q_lat.data(), cache.k.data() + slot * rank, rank) +
-                                        cpu::dot(qp, cache.v.data() + slot * d_rope, d_rope)) *
-                                       scale;
+          sc[static_cast<size_t>(j)] =
+              (cpu::dot(ql, cache.k.data() + slot * rank, rank) + cpu::dot(qp, cache.v.data() + slot * d_rope, d_rope)) *
+              scale;
         }
         softmax(sc.data(), p + 1);
-        std::fill(o_lat.begin(), o_lat.end(), 0.0f);
+        float* ol = o_lat.data() + t * rank;
+        std::fill_n(ol, rank, 0.0f);
         for (int32_t j = 0; j <= p; ++j)
-          cpu::axpy(sc[static_cast<size_t>(j)], cache.k.data() + slots[static_cast<size_t>(j)] * rank, o_lat.data(), rank);
-        float* o = out.data() + (t * n_heads + h) * d_v;
-        for (int64_t i = 0; i < d_v; ++i) o[i] = cpu::dot(w_uv.data() + i * rank, o_lat.data(), rank);
+          cpu::axpy(sc[static_cast<size_t>(j)], cache.k.data() + slots[static_cast<size_t>(j)] * rank, ol, rank);
       }
+      // out[t, h] = W_uv o_lat[t]
+      if (split)
+        matmul_rows(kv_b.v_b, rank, h * d_v, d_v, Input{o_lat.data(), nullptr}, n, o_h.data(), d_v);
+      else
+        matmul_rows(kv_b.kv_b, rank, h * (d_nope + d_v) + d_nope, d_v, Input{o_lat.data(), nullptr}, n, o_h.data(),
+                    d_v);
+      for (int64_t t = 0; t < n; ++t)
+        std::copy_n(o_h.data() + t * d_v, d_v, out.data() + (t * n_heads + h) * d_v);
     }
   });
 }
