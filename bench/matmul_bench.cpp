@@ -22,6 +22,7 @@
 #include "backend/cpu/kernels.h"
 #include "backend/ref/owned_weight.h"
 #include "core/tensor_type.h"
+#include "quant/act_q8k.h"
 
 namespace schwarm {
 namespace {
@@ -33,10 +34,14 @@ int threads() {
   return t ? std::atoi(t) : 0;
 }
 
-CpuBackend& backend(const cpu::KernelTable* table) {
-  static std::map<const cpu::KernelTable*, std::unique_ptr<CpuBackend>> be;
-  auto& b = be[table];
-  if (!b) b = std::make_unique<CpuBackend>(threads(), table);
+// q8act: the quantized-activations mode (Backend::set_quantized_activations).
+CpuBackend& backend(const cpu::KernelTable* table, bool q8act = false) {
+  static std::map<std::pair<const cpu::KernelTable*, bool>, std::unique_ptr<CpuBackend>> be;
+  auto& b = be[{table, q8act}];
+  if (!b) {
+    b = std::make_unique<CpuBackend>(threads(), table);
+    b->set_quantized_activations(q8act);
+  }
   return *b;
 }
 CpuBackend& backend(cpu::Isa isa) { return backend(cpu::kernel_table(isa)); }
@@ -71,7 +76,8 @@ Copies replicate(TensorType type, int64_t rows, int64_t cols, size_t copies, uin
   return c;
 }
 
-void BM_Matmul(benchmark::State& state, const cpu::KernelTable* table, TensorType type, int64_t rows, int64_t cols) {
+void BM_Matmul(benchmark::State& state, const cpu::KernelTable* table, TensorType type, int64_t rows, int64_t cols,
+               bool q8act) {
   const int64_t n = state.range(0);
   const TypeTraits& tt = type_traits(type);
   const size_t wbytes = static_cast<size_t>(rows * cols / tt.block_size) * tt.block_bytes;
@@ -82,7 +88,7 @@ void BM_Matmul(benchmark::State& state, const cpu::KernelTable* table, TensorTyp
   std::mt19937 rng(1);
   std::normal_distribution<float> d;
   for (float& v : x) v = d(rng);
-  CpuBackend& be = backend(table);
+  CpuBackend& be = backend(table, q8act);
   size_t i = 0;
   for (auto _ : state) {
     be.matmul(w.views[i], x, n, y);
@@ -145,18 +151,24 @@ void register_all() {
     int64_t rows, cols;
   };
   const Shape shapes[] = {{"expert_up_768x2048", 768, 2048}, {"expert_down_2048x768", 2048, 768}};
-  for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512}) {
+  for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Avx512Vnni}) {
     if (!cpu::kernel_table(isa)) continue;
     for (const Shape& s : shapes)
       for (TensorType t : types) {
         const std::string name = std::string("Matmul/") + s.name + "/" + std::string(tensor_type_name(t)) + "/" +
                                  cpu::isa_name(isa);
-        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows, s.cols)
+        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows, s.cols, false)
             ->Apply(timing)
             ->Arg(1)->Arg(2)->Arg(4)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
+        // The same in the quantized-activations mode, for the K-quants: the integer kernels.
+        if (isa == cpu::Isa::Avx512Vnni && quant::act_q8k_applies(t))
+          benchmark::RegisterBenchmark((name + "_q8act").c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows,
+                                       s.cols, true)
+              ->Apply(timing)
+              ->Arg(1)->Arg(2)->Arg(4)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
         // The previous gemv kernels of this ISA, where it has newer ones: decode only.
         if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa); peer != cpu::kernel_table(isa))
-          benchmark::RegisterBenchmark((name + "_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols)
+          benchmark::RegisterBenchmark((name + "_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, false)
               ->Apply(timing)
               ->Arg(1)->Arg(2)->Arg(4)->Unit(benchmark::kMicrosecond);
       }

@@ -29,8 +29,26 @@
 namespace schwarm::cpu {
 namespace {
 
-inline void prefetch_row(const uint8_t* p, size_t bytes) {
-  for (size_t o = 0; o < std::min<size_t>(bytes, 4096); o += 64) __builtin_prefetch(p + o);
+// Software prefetch kAhead bytes ahead of the block being multiplied, a cache line at a time
+// as the block's own bytes are consumed (rows of an item are contiguous, so this runs into the
+// next rows); past the item's end it is a harmless hint.
+constexpr size_t kAhead = 2048;
+inline void prefetch_block(const uint8_t* blk, size_t bytes) {
+  for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(blk + kAhead + o);
+}
+
+// quant::unpack_k4_scales four at a time in 32-bit words (byte j of a word = sub-block j or
+// j + 4): the 8 scales and the 8 mins, each as 8 bytes of a 64-bit word in sub-block order.
+inline void unpack_k4_scales_u64(const uint8_t* s, uint64_t& sc8, uint64_t& mn8) {
+  uint32_t a, b, c;
+  std::memcpy(&a, s, 4);
+  std::memcpy(&b, s + 4, 4);
+  std::memcpy(&c, s + 8, 4);
+  const uint32_t sc_lo = a & 0x3F3F3F3F, mn_lo = b & 0x3F3F3F3F;
+  const uint32_t sc_hi = (c & 0x0F0F0F0F) | (((a >> 6) & 0x03030303) << 4);
+  const uint32_t mn_hi = ((c >> 4) & 0x0F0F0F0F) | (((b >> 6) & 0x03030303) << 4);
+  sc8 = sc_lo | (static_cast<uint64_t>(sc_hi) << 32);
+  mn8 = mn_lo | (static_cast<uint64_t>(mn_hi) << 32);
 }
 
 // The shared inner step: 128 weights as two registers of bytes (lo, hi) with their scale lanes,
@@ -65,7 +83,6 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
   const __m256i dup = _mm256_setr_epi16(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   for (int64_t r = 0; r < nr; ++r) {
     const uint8_t* row = w + static_cast<size_t>(r) * rb;
-    if (r + 1 < nr) prefetch_row(row + rb, rb);
     __m512 acc[NT];
     __m256 accm[NT];
     for (int t = 0; t < NT; ++t) {
@@ -74,12 +91,10 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
     }
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* blk = row + b * 144;
+      prefetch_block(blk, 144);
       const float d = quant::load_fp16(blk), dmin = quant::load_fp16(blk + 2);
-      uint8_t sc[8], mn[8];
-      quant::unpack_k4_scales(blk + 4, sc, mn);
       uint64_t sc8, mn8;
-      std::memcpy(&sc8, sc, 8);
-      std::memcpy(&mn8, mn, 8);
+      unpack_k4_scales_u64(blk + 4, sc8, mn8);
       const __m512i scw = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
       const __m256i mnw = _mm256_permutexvar_epi16(
           dup, _mm256_castsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(mn8)))));
@@ -126,11 +141,11 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
                           _mm512_load_si512(ix[3])};
   for (int64_t r = 0; r < nr; ++r) {
     const uint8_t* row = w + static_cast<size_t>(r) * rb;
-    if (r + 1 < nr) prefetch_row(row + rb, rb);
     __m512 acc[NT];
     for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* blk = row + b * 210;
+      prefetch_block(blk, 210);
       const float d = quant::load_fp16(blk + 208);
       const __m256i scs = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)));
       const __m512i scw = _mm512_castsi256_si512(scs);
