@@ -30,8 +30,13 @@ void quantize_act_q8k(const float* x, int64_t cols, int8_t* q, float* d, int16_t
       d[b] = 0.0f;
     } else {
       const float inv = 127.0f / amax;
-      for (int64_t i = 0; i < kActBlock; ++i)
-        qb[i] = static_cast<int8_t>(std::clamp(std::nearbyint(xb[i] * inv), -127.0f, 127.0f));
+      // Round half to even as nearbyint does in the default rounding mode, but inline: adding
+      // 1.5 * 2^23 leaves no fraction bits for |v| < 2^22 (here |v| <= 127), so the sum rounds.
+      constexpr float kMagic = 12582912.0f;
+      for (int64_t i = 0; i < kActBlock; ++i) {
+        const float r = (xb[i] * inv + kMagic) - kMagic;
+        qb[i] = static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
+      }
       d[b] = amax / 127.0f;
     }
     for (int64_t j = 0; j < kActBlock / 16; ++j) {

@@ -63,7 +63,7 @@ class CpuBackend final : public Backend {
     std::vector<float> xhat;
     cpu::QActs q;
   };
-  Input prepare_input(TensorType type, const float* x, int64_t n, int64_t cols, InputScratch& s) const;
+  Input prepare_input(TensorType type, const float* x, int64_t n, int64_t cols, InputScratch& s);
   // y[t * ldy + i] = row r0 + i of w · x[t] for i < nr, t < n: one work item, run on this thread.
   void matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const Input& x, int64_t n, float* y,
                    int64_t ldy) const;

@@ -38,14 +38,18 @@ int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) 
 }
 
 CpuBackend::Input CpuBackend::prepare_input(TensorType type, const float* x, int64_t n, int64_t cols,
-                                            InputScratch& s) const {
+                                            InputScratch& s) {
   if (!quantized_activations() || !quant::act_q8k_applies(type)) return {x, nullptr};
-  if (n <= cpu::kGemvMaxTokens && k_.gemv_q8 && k_.has_gemv_q8(type)) {
-    cpu::prepare_q8_acts(type, x, n, cols, s.q);
+  // Rows in parallel where there are many (prefill; from inside a pool task this runs serially).
+  if (k_.gemv_q8 && k_.has_gemv_q8(type)) {
+    cpu::size_q8_acts(n, cols, s.q);
+    pool_.parallel_for(n, 8, [&](int64_t t0, int64_t t1) { cpu::prepare_q8_act_rows(type, x, t0, t1, s.q); });
     return {x, &s.q};
   }
   s.xhat.resize(static_cast<size_t>(n * cols));
-  for (int64_t t = 0; t < n; ++t) quant::round_trip_act_q8k(x + t * cols, cols, s.xhat.data() + t * cols);
+  pool_.parallel_for(n, 8, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) quant::round_trip_act_q8k(x + t * cols, cols, s.xhat.data() + t * cols);
+  });
   return {s.xhat.data(), nullptr};
 }
 
@@ -53,8 +57,12 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
                              float* y, int64_t ldy) const {
   const size_t rbytes = row_bytes(w, cols);
   const uint8_t* src = w.data.data() + static_cast<size_t>(r0) * rbytes;
-  if (in.q) {
-    k_.gemv_q8(w.type, src, rbytes, nr, cols, *in.q, y, ldy);
+  if (in.q) {  // the integer kernels, 8 tokens at a time over the item's rows (the rest by <= 4)
+    for (int64_t t0 = 0; t0 < n;) {
+      const int64_t nt = n - t0 >= 8 ? 8 : std::min(cpu::kGemvMaxTokens, n - t0);
+      k_.gemv_q8(w.type, src, rbytes, nr, cols, in.q->view(t0, nt), y + t0 * ldy, ldy);
+      t0 += nt;
+    }
     return;
   }
   const float* x = in.x;

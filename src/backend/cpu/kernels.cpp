@@ -55,15 +55,24 @@ const KernelTable* best_table() {
 
 }  // namespace
 
-void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out) {
+void size_q8_acts(int64_t n, int64_t cols, QActs& out) {
   out.n = n;
   out.cols = cols;
   out.q.resize(static_cast<size_t>(n * cols));
   out.d.resize(static_cast<size_t>(n * cols / quant::kActBlock));
   out.bsum.resize(static_cast<size_t>(n * cols / 16));
+}
+
+void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out) {
+  size_q8_acts(n, cols, out);
+  prepare_q8_act_rows(type, x, 0, n, out);
+}
+
+void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out) {
+  const int64_t cols = out.cols;
   const bool k4_order = type == TensorType::Q4_K || type == TensorType::Q5_K;
   thread_local std::vector<int8_t> tmp;
-  for (int64_t t = 0; t < n; ++t) {
+  for (int64_t t = t0; t < t1; ++t) {
     int8_t* q = out.q.data() + t * cols;
     if (k4_order) tmp.resize(static_cast<size_t>(cols));
     quant::quantize_act_q8k(x + t * cols, cols, k4_order ? tmp.data() : q,

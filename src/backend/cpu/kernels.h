@@ -36,14 +36,27 @@ constexpr int64_t kGemvMaxTokens = 4;
 // integer kernel (prepare_q8_acts): q [n, cols] (for Q4_K / Q5_K each 256-block's 32-element
 // sub-blocks in the order 0 2 1 3 4 6 5 7, else in element order), d [n, cols / 256],
 // bsum [n, cols / 16] (Σ q over 16 elements, in element order).
+struct QActsView {  // rows t0 .. t0 + n of a QActs
+  const int8_t* q;
+  const float* d;
+  const int16_t* bsum;
+  int64_t n;
+};
 struct QActs {
   int64_t n = 0, cols = 0;
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int16_t> bsum;
+  QActsView view(int64_t t0, int64_t nt) const {
+    return {q.data() + t0 * cols, d.data() + t0 * (cols / 256), bsum.data() + t0 * (cols / 16), nt};
+  }
 };
 // Quantizes rows x[t * cols ...] (t < n; cols a multiple of 256) for weights of `type`.
 void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out);
+// The same in parts (threads may fill disjoint row ranges): size `out` for n rows, then fill
+// rows [t0, t1) from x (row t at x + t * cols).
+void size_q8_acts(int64_t n, int64_t cols, QActs& out);
+void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out);
 
 struct KernelTable {
   Isa isa;
@@ -62,7 +75,7 @@ struct KernelTable {
   // there is one for `type`, and y[t * ldy + r] = Σ_k W[r, k] · x̂[t, k] for t < a.n (1..4), x̂ the
   // activations `a` stand for (prepared for `type`); false (nothing written) where there is none.
   bool (*has_gemv_q8)(TensorType type) = nullptr;
-  bool (*gemv_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActs& a,
+  bool (*gemv_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActsView& a,
                   float* y, int64_t ldy) = nullptr;
 };
 

@@ -67,7 +67,7 @@ inline void dot_128(__m512i (&isum)[NT], __m512i lo, __m512i hi, __m512i s_lo, _
 // 0, 2, 1, 3, 4, 6, 5, 7 (prepare_q8_acts), so that the low nibbles of a 64-byte load (sub-blocks
 // 4j, 4j + 2) and its high nibbles (4j + 1, 4j + 3) each meet 64 contiguous activation bytes.
 template <int NT>
-void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y, int64_t ldy) {
+void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   const int64_t nb = cols / 256;
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   // Scale lanes: for load j, low nibbles -> sub-blocks 4j (words 0-15), 4j + 2 (16-31).
@@ -105,12 +105,12 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
         const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
         const __m512i s_lo = _mm512_permutexvar_epi16(idx[2 * j], scw);
         const __m512i s_hi = _mm512_permutexvar_epi16(idx[2 * j + 1], scw);
-        dot_128(isum, lo, hi, s_lo, s_hi, a.q.data() + b * 256 + 128 * j, cols);
+        dot_128(isum, lo, hi, s_lo, s_hi, a.q + b * 256 + 128 * j, cols);
       }
       for (int t = 0; t < NT; ++t) {
         const float da = a.d[static_cast<size_t>(t * nb + b)];
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * da), acc[t]);
-        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum.data() + t * (cols / 16) + b * 16));
+        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum + t * (cols / 16) + b * 16));
         accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mnw, bs)), _mm256_set1_ps(dmin * da), accm[t]);
       }
     }
@@ -128,7 +128,7 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
 // ql gives elements 0-63 (low nibbles) and 64-127 (high nibbles) in order; the 32 bytes of qh,
 // duplicated into both halves of a register, give their top 2 bits by a per-half shift.
 template <int NT>
-void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y, int64_t ldy) {
+void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   const int64_t nb = cols / 256;
   const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
   // qh bits for elements 0-31 / 32-63 / 64-95 / 96-127 of a half: shifts 0 / 2 / 4 / 6.
@@ -160,11 +160,11 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
                                            _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_hi), 4), m30));
         const __m512i s_lo = _mm512_permutexvar_epi16(idx[2 * h], scw);
         const __m512i s_hi = _mm512_permutexvar_epi16(idx[2 * h + 1], scw);
-        dot_128(isum, lo, hi, s_lo, s_hi, a.q.data() + b * 256 + 128 * h, cols);
+        dot_128(isum, lo, hi, s_lo, s_hi, a.q + b * 256 + 128 * h, cols);
       }
       for (int t = 0; t < NT; ++t) {
         // Σ sc_j Σ (q - 32) a = Σ sc_j Σ q a - 32 Σ sc_j bsum_j
-        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum.data() + t * (cols / 16) + b * 16));
+        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum + t * (cols / 16) + b * 16));
         const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(scs, bs), 5);
         const __m512i tot = _mm512_sub_epi32(isum[t], _mm512_zextsi256_si512(off));
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot), _mm512_set1_ps(d * a.d[static_cast<size_t>(t * nb + b)]), acc[t]);
@@ -177,7 +177,7 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
 bool has_gemv_q8(TensorType type) { return type == TensorType::Q4_K || type == TensorType::Q6_K; }
 
 template <int NT>
-bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y,
+bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
                 int64_t ldy) {
   switch (type) {
     case TensorType::Q4_K: q4k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
@@ -186,13 +186,14 @@ bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_
   }
 }
 
-bool gemv_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs& a, float* y,
+bool gemv_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
              int64_t ldy) {
   switch (a.n) {
     case 1: return gemv_q8_nt<1>(type, w, rb, nr, cols, a, y, ldy);
     case 2: return gemv_q8_nt<2>(type, w, rb, nr, cols, a, y, ldy);
     case 3: return gemv_q8_nt<3>(type, w, rb, nr, cols, a, y, ldy);
     case 4: return gemv_q8_nt<4>(type, w, rb, nr, cols, a, y, ldy);
+    case 8: return gemv_q8_nt<8>(type, w, rb, nr, cols, a, y, ldy);
     default: return false;
   }
 }
