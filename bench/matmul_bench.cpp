@@ -161,7 +161,7 @@ void register_all() {
             ->Apply(timing)
             ->Arg(1)->Arg(2)->Arg(4)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
         // The same in the quantized-activations mode, for the K-quants: the integer kernels.
-        if (isa == cpu::Isa::Avx512Vnni && quant::act_q8k_applies(t))
+        if (isa == cpu::Isa::Avx512Vnni && quant::act_q8k_applies(t, s.cols))
           benchmark::RegisterBenchmark((name + "_q8act").c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows,
                                        s.cols, true)
               ->Apply(timing)

@@ -7,8 +7,9 @@
 
 namespace schwarm::quant {
 
-bool act_q8k_applies(TensorType type) {
-  return type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K;
+bool act_q8k_applies(TensorType type, int64_t cols) {
+  return type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K ||
+         (type == TensorType::Q8_0 && cols % kActBlock == 0);
 }
 
 void quantize_act_q8k(const float* x, int64_t cols, int8_t* q, float* d, int16_t* bsum16) {

@@ -1,8 +1,8 @@
 #pragma once
-// Activations quantized to 8 bits for the K-quant weight types (Q4_K, Q5_K, Q6_K), the numeric
-// definition behind the backends' "quantized activations" mode (Backend::set_quantized_activations):
-// a matmul by a K-quant weight then multiplies the weight with x̂, not x, where per block of 256
-// activations
+// Activations quantized to 8 bits for the K-quant weight types (Q4_K, Q5_K, Q6_K) and Q8_0 (rows
+// of whole 256-blocks), the numeric definition behind the backends' "quantized activations" mode
+// (Backend::set_quantized_activations): a matmul by such a weight then multiplies it with x̂, not
+// x, where per block of 256 activations
 //     d = amax / 127,   q = nearbyint(x * (127 / amax)) in [-127, 127],   x̂ = d * q
 // (amax = max |x| over the block; a zero block gives d = 0, q = 0). So |x - x̂| <= d / 2 per
 // element, and a dot product with weight row w moves by at most Σ_blocks d/2 · Σ|w| of the block.
@@ -17,8 +17,9 @@ namespace schwarm::quant {
 
 constexpr int64_t kActBlock = 256;
 
-// Whether the quantized-activations mode applies to weights of `type` (the K-quants).
-bool act_q8k_applies(TensorType type);
+// Whether the quantized-activations mode applies to weights of `type` with rows of `cols`: the
+// K-quants, and Q8_0 where cols is a multiple of 256.
+bool act_q8k_applies(TensorType type, int64_t cols);
 
 // One row of `cols` activations (a multiple of 256) quantized: q[cols], d[cols / 256],
 // bsum16[cols / 16] (Σ q over elements 16 j .. 16 j + 15), all in element order.

@@ -506,8 +506,10 @@ TEST(QuantActQ8K, ZeroAndNonFiniteBlocks) {
   quant::round_trip_act_q8k(x.data(), 512, xhat.data());
   EXPECT_EQ(xhat[0], 0.0f);
   EXPECT_TRUE(std::isnan(xhat[300]));
-  EXPECT_TRUE(quant::act_q8k_applies(TensorType::Q4_K) && quant::act_q8k_applies(TensorType::Q6_K));
-  EXPECT_FALSE(quant::act_q8k_applies(TensorType::Q8_0) || quant::act_q8k_applies(TensorType::F32));
+  EXPECT_TRUE(quant::act_q8k_applies(TensorType::Q4_K, 256) && quant::act_q8k_applies(TensorType::Q6_K, 512));
+  EXPECT_TRUE(quant::act_q8k_applies(TensorType::Q8_0, 2048));
+  EXPECT_FALSE(quant::act_q8k_applies(TensorType::Q8_0, 1408) || quant::act_q8k_applies(TensorType::F32, 256) ||
+               quant::act_q8k_applies(TensorType::Q4_0, 256));
 }
 
 TEST(QuantRegistry, EveryPromisedTypeHasDequantize) {

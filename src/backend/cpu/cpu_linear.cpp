@@ -39,7 +39,7 @@ int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) 
 
 CpuBackend::Input CpuBackend::prepare_input(TensorType type, const float* x, int64_t n, int64_t cols,
                                             InputScratch& s) {
-  if (!quantized_activations() || !quant::act_q8k_applies(type)) return {x, nullptr};
+  if (!quantized_activations() || !quant::act_q8k_applies(type, cols)) return {x, nullptr};
   // Rows in parallel where there are many (prefill; from inside a pool task this runs serially).
   if (k_.gemv_q8 && k_.has_gemv_q8(type)) {
     cpu::size_q8_acts(n, cols, s.q);

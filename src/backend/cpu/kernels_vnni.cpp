@@ -174,7 +174,60 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
   }
 }
 
-bool has_gemv_q8(TensorType type) { return type == TensorType::Q4_K || type == TensorType::Q6_K; }
+// Q8_0 rows x NT tokens (rows of whole 256-blocks): per 64 weights (two 32-blocks in one
+// register, lanes 0-7 and 8-15), vpdpbusd multiplies |w| with the activations negated where w < 0;
+// each lane group is scaled by its block's d in float, and a 256-chunk's sum by the activation d.
+template <int NT>
+void q80_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
+  const int64_t nb = cols / 256;
+  alignas(64) int32_t ix[4][16];
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 16; ++i) ix[k][i] = 2 * k + i / 8;
+  const __m512i idx[4] = {_mm512_load_si512(ix[0]), _mm512_load_si512(ix[1]), _mm512_load_si512(ix[2]),
+                          _mm512_load_si512(ix[3])};
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t r = 0; r < nr; ++r) {
+    const uint8_t* row = w + static_cast<size_t>(r) * rb;
+    __m512 acc[NT];
+    for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < nb; ++c) {
+      const uint8_t* blk = row + c * 8 * 34;
+      prefetch_block(blk, 8 * 34);
+      __m128i h = _mm_setzero_si128();
+      h = _mm_insert_epi16(h, quant::load_u16(blk), 0);
+      h = _mm_insert_epi16(h, quant::load_u16(blk + 34), 1);
+      h = _mm_insert_epi16(h, quant::load_u16(blk + 68), 2);
+      h = _mm_insert_epi16(h, quant::load_u16(blk + 102), 3);
+      h = _mm_insert_epi16(h, quant::load_u16(blk + 136), 4);
+      h = _mm_insert_epi16(h, quant::load_u16(blk + 170), 5);
+      h = _mm_insert_epi16(h, quant::load_u16(blk + 204), 6);
+      h = _mm_insert_epi16(h, quant::load_u16(blk + 238), 7);
+      const __m512 dw = _mm512_castps256_ps512(_mm256_cvtph_ps(h));
+      __m512 part[NT];
+      for (int t = 0; t < NT; ++t) part[t] = _mm512_setzero_ps();
+      for (int k = 0; k < 4; ++k) {
+        const uint8_t* b0 = blk + 68 * k;
+        const __m512i q = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2))),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 36)), 1);
+        const __mmask64 neg = _mm512_movepi8_mask(q);
+        const __m512i mag = _mm512_abs_epi8(q);
+        const __m512 sc = _mm512_permutexvar_ps(idx[k], dw);
+        for (int t = 0; t < NT; ++t) {
+          const __m512i x = _mm512_loadu_si512(a.q + t * cols + c * 256 + 64 * k);
+          const __m512i dp = _mm512_dpbusd_epi32(zero, mag, _mm512_mask_sub_epi8(x, neg, zero, x));
+          part[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), sc, part[t]);
+        }
+      }
+      for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(part[t], _mm512_set1_ps(a.d[t * nb + c]), acc[t]);
+    }
+    for (int t = 0; t < NT; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+  }
+}
+
+bool has_gemv_q8(TensorType type) {
+  return type == TensorType::Q4_K || type == TensorType::Q6_K || type == TensorType::Q8_0;
+}
 
 template <int NT>
 bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
@@ -182,6 +235,7 @@ bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_
   switch (type) {
     case TensorType::Q4_K: q4k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
     case TensorType::Q6_K: q6k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
+    case TensorType::Q8_0: q80_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
     default: return false;
   }
 }

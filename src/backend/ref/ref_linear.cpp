@@ -12,7 +12,7 @@ using namespace backend_detail;
 void RefBackend::matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<float> y) {
   const Dims2 d = check_matmul(w, x, n, y);
   const std::vector<float> wf = dense(w);
-  const bool round_x = quantized_activations() && quant::act_q8k_applies(w.type);
+  const bool round_x = quantized_activations() && quant::act_q8k_applies(w.type, d.cols);
   std::vector<float> xhat(round_x ? static_cast<size_t>(d.cols) : 0);
   for (int64_t t = 0; t < n; ++t) {
     const float* xt = x.data() + t * d.cols;
