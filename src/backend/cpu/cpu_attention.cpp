@@ -1,6 +1,7 @@
 // cpu: GQA and MLA attention over the paged cache. The batch's rows are stored first (serially:
-// a few KiB), then GQA runs one task per (token, head) and MLA one task per head (its up-projection
-// decoded once into a per-thread buffer, then reused for every token). Scores and softmax in float.
+// a few KiB), then GQA runs one task per (tile of tokens, kv head) on the f32 GEMM kernels and MLA
+// one task per head (its up-projections applied with the matmul kernels). Scores and softmax in
+// float.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -43,27 +44,53 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
     std::copy_n(v.data() + t * kvw, kvw, cache.v.data() + slot * kvw);
   }
   const int64_t group = n_heads / n_kv_heads;
-  // One task per (token, kv head): the group's query heads share the walk over the keys.
-  pool_.parallel_for(n * n_kv_heads, 1, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> sc;
+  // Tiles of up to kTile consecutive tokens of one sequence; one task per (tile, kv head). A task
+  // gathers the keys (rows) and values (transposed) of positions [0, P] (P: the tile's last
+  // position) into contiguous buffers once, then runs the kernel table's f32 GEMM twice for the
+  // tile's queries x the group's heads: scores = Q·Kᵀ, masked causally per token and soft-maxed,
+  // then out = scores·V.
+  constexpr int64_t kTile = 16;
+  std::vector<int64_t> tile_begin;
+  for (int64_t t = 0; t < n; ++t)
+    if (t == 0 || t - tile_begin.back() == kTile || batch.seq[static_cast<size_t>(t)] != batch.seq[static_cast<size_t>(t - 1)])
+      tile_begin.push_back(t);
+  const auto n_tiles = static_cast<int64_t>(tile_begin.size());
+  tile_begin.push_back(n);
+  pool_.parallel_for(n_tiles * n_kv_heads, 1, [&](int64_t b, int64_t e) {
+    thread_local std::vector<float> kc, vt, qs, sc, os;
     thread_local std::vector<int64_t> slots;
     for (int64_t task = b; task < e; ++task) {
-      const int64_t t = task / n_kv_heads, kvh = task % n_kv_heads;
-      const int32_t p = batch.pos[static_cast<size_t>(t)];
-      slots_of(batch, batch.seq[static_cast<size_t>(t)], p, slots);
-      sc.resize(static_cast<size_t>(p) + 1);
-      for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-        const float* qh = q.data() + t * qw + h * head_dim;
-        for (int32_t j = 0; j <= p; ++j)
-          sc[static_cast<size_t>(j)] =
-              cpu::dot(qh, cache.k.data() + slots[static_cast<size_t>(j)] * kvw + kvh * head_dim, head_dim) * scale;
-        softmax(sc.data(), p + 1);
-        float* oh = out.data() + t * qw + h * head_dim;
-        std::fill_n(oh, head_dim, 0.0f);
-        for (int32_t j = 0; j <= p; ++j)
-          cpu::axpy(sc[static_cast<size_t>(j)], cache.v.data() + slots[static_cast<size_t>(j)] * kvw + kvh * head_dim,
-                    oh, head_dim);
+      const int64_t tile = task / n_kv_heads, kvh = task % n_kv_heads;
+      const int64_t t0 = tile_begin[static_cast<size_t>(tile)], t1 = tile_begin[static_cast<size_t>(tile + 1)];
+      int32_t last = 0;
+      for (int64_t t = t0; t < t1; ++t) last = std::max(last, batch.pos[static_cast<size_t>(t)]);
+      const int64_t np = int64_t{last} + 1, rows = (t1 - t0) * group;
+      slots_of(batch, batch.seq[static_cast<size_t>(t0)], last, slots);
+      kc.resize(static_cast<size_t>(np * head_dim));
+      vt.resize(static_cast<size_t>(head_dim * np));
+      for (int64_t j = 0; j < np; ++j) {
+        const int64_t off = slots[static_cast<size_t>(j)] * kvw + kvh * head_dim;
+        std::copy_n(cache.k.data() + off, head_dim, kc.data() + j * head_dim);
+        for (int64_t d = 0; d < head_dim; ++d) vt[static_cast<size_t>(d * np + j)] = cache.v[static_cast<size_t>(off + d)];
       }
+      qs.resize(static_cast<size_t>(rows * head_dim));
+      for (int64_t t = t0; t < t1; ++t)
+        std::copy_n(q.data() + t * qw + kvh * group * head_dim, group * head_dim,
+                    qs.data() + (t - t0) * group * head_dim);
+      sc.resize(static_cast<size_t>(rows * np));
+      k_.gemm_f32(kc.data(), np, head_dim, qs.data(), rows, sc.data(), np);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t p = batch.pos[static_cast<size_t>(t0 + r / group)];
+        float* row = sc.data() + r * np;
+        for (int64_t j = 0; j <= p; ++j) row[j] *= scale;
+        softmax(row, p + 1);
+        std::fill(row + p + 1, row + np, 0.0f);
+      }
+      os.resize(static_cast<size_t>(rows * head_dim));
+      k_.gemm_f32(vt.data(), head_dim, np, sc.data(), rows, os.data(), head_dim);
+      for (int64_t t = t0; t < t1; ++t)
+        std::copy_n(os.data() + (t - t0) * group * head_dim, group * head_dim,
+                    out.data() + t * qw + kvh * group * head_dim);
     }
   });
 }
