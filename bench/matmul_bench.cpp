@@ -145,7 +145,8 @@ void timing(benchmark::internal::Benchmark* b) {
 
 void register_all() {
   const TensorType types[] = {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K, TensorType::Q8_0,
-                              TensorType::Q4_0, TensorType::BF16, TensorType::F16,  TensorType::F32};
+                              TensorType::Q4_0, TensorType::Q5_0, TensorType::BF16, TensorType::F16,
+                              TensorType::F32,  TensorType::F8_E4M3};
   struct Shape {
     const char* name;
     int64_t rows, cols;

@@ -179,8 +179,9 @@ class Parity : public ::testing::TestWithParam<NamedFactory> {
 };
 
 const TensorType kWeightTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16,
-                                   TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
-                                   TensorType::Q5_K, TensorType::Q6_K, TensorType::F8_E4M3};
+                                   TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0,
+                                   TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
+                                   TensorType::F8_E4M3};
 
 std::string tname(TensorType t) { return std::string(tensor_type_name(t)); }
 

@@ -40,6 +40,8 @@ struct V256 {
   static I sub_i(I a, int v) { return _mm256_sub_epi32(a, _mm256_set1_epi32(v)); }
   static I srl(I a, int n) { return _mm256_srl_epi32(a, _mm_cvtsi32_si128(n)); }
   static I sll(I a, int n) { return _mm256_sll_epi32(a, _mm_cvtsi32_si128(n)); }
+  static I srlv(I a, I n) { return _mm256_srlv_epi32(a, n); }
+  static I lanes_from(int e) { return _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), set_i(e)); }
   static F cvt(I a) { return _mm256_cvtepi32_ps(a); }
   static I set_i(int v) { return _mm256_set1_epi32(v); }
   static I as_i(F a) { return _mm256_castps_si256(a); }

@@ -46,6 +46,10 @@ struct V512 {
   static I sub_i(I a, int v) { return _mm512_sub_epi32(a, _mm512_set1_epi32(v)); }
   static I srl(I a, int n) { return _mm512_srl_epi32(a, _mm_cvtsi32_si128(n)); }
   static I sll(I a, int n) { return _mm512_sll_epi32(a, _mm_cvtsi32_si128(n)); }
+  static I srlv(I a, I n) { return _mm512_srlv_epi32(a, n); }
+  static I lanes_from(int e) {
+    return _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), set_i(e));
+  }
   static F cvt(I a) { return _mm512_cvtepi32_ps(a); }
   static I set_i(int v) { return _mm512_set1_epi32(v); }
   static I as_i(F a) { return _mm512_castps_si512(a); }

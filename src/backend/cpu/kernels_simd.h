@@ -2,7 +2,8 @@
 // The SIMD matmul kernels, written once over a small vector-traits class V and instantiated by
 // each ISA translation unit (kernels_avx2.cpp, kernels_avx512.cpp) under that ISA's flags. Include
 // only from those files. V provides, for W float lanes: F/I vector types, load/store/fma/mul,
-// u8/i8 (W bytes widened to int32 lanes), shifts, cvt, bit casts, lane blends by comparison,
+// u8/i8 (W bytes widened to int32 lanes), shifts (srlv: per lane), lanes_from(e) (e, e + 1, ...),
+// cvt, bit casts, lane blends by comparison,
 // f16/bf16 (W halves to floats), hsum.
 //
 // Decoders mirror src/quant/ operation for operation (see kernels.h): Q8_0 d*q, Q4_0 d*(q-8) and
@@ -45,6 +46,25 @@ struct Decode {
         const auto q = V::u8(b + 2 + l);
         s.vec(i + l, V::mul(d, V::cvt(V::sub_i(V::and_i(q, 0x0F), 8))), 0);
         s.vec(i + 16 + l, V::mul(d, V::cvt(V::sub_i(V::srl(q, 4), 8))), 1);
+      }
+    }
+  }
+  // Q5_0 {f16 d; u8 qh[4]; u8 qs[16]}: x = d * (q - 16), q = nibble | (bit j of qh) << 4;
+  // element j < 16 low nibble of qs[j], j + 16 high nibble. Each lane shifts the broadcast qh by
+  // its element index.
+  template <class S>
+  static void q5_0(const uint8_t* b, int64_t n, S& s) {
+    for (int64_t i = 0; i < n; i += 32, b += 22) {
+      const F d = V::set1(quant::load_fp16(b));
+      uint32_t qh32;
+      std::memcpy(&qh32, b + 2, 4);
+      const auto qh = V::set_i(static_cast<int>(qh32));
+      for (int l = 0; l < 16; l += W) {
+        const auto q = V::u8(b + 6 + l);
+        const auto h0 = V::sll(V::and_i(V::srlv(qh, V::lanes_from(l)), 1), 4);
+        const auto h1 = V::sll(V::and_i(V::srlv(qh, V::lanes_from(16 + l)), 1), 4);
+        s.vec(i + l, V::mul(d, V::cvt(V::sub_i(V::or_i(V::and_i(q, 0x0F), h0), 16))), 0);
+        s.vec(i + 16 + l, V::mul(d, V::cvt(V::sub_i(V::or_i(V::srl(q, 4), h1), 16))), 1);
       }
     }
   }
@@ -170,6 +190,7 @@ struct Decode {
     switch (type) {
       case TensorType::Q8_0: fn([](const uint8_t* b, int64_t n, auto& s) { q8_0(b, n, s); }); return true;
       case TensorType::Q4_0: fn([](const uint8_t* b, int64_t n, auto& s) { q4_0(b, n, s); }); return true;
+      case TensorType::Q5_0: fn([](const uint8_t* b, int64_t n, auto& s) { q5_0(b, n, s); }); return true;
       case TensorType::Q4_K: fn([](const uint8_t* b, int64_t n, auto& s) { k_affine<false>(b, n, s); }); return true;
       case TensorType::Q5_K: fn([](const uint8_t* b, int64_t n, auto& s) { k_affine<true>(b, n, s); }); return true;
       case TensorType::Q6_K: fn([](const uint8_t* b, int64_t n, auto& s) { q6_k(b, n, s); }); return true;
