@@ -99,6 +99,7 @@ schwarm_status schwarm_model_load(const char* path, const schwarm_model_params* 
     if (p.backend) o.backend = p.backend;
     o.threads = p.threads;
     o.context_size = p.context_size;
+    o.quantize_activations = p.exact_activations == 0;
     if (p.progress) o.on_progress = [&p](uint64_t done, uint64_t total) { p.progress(done, total, p.progress_user_data); };
     schwarm::Llm llm = schwarm::Llm::load(path, o);
     std::string arch = llm.architecture();
