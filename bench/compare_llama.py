@@ -156,6 +156,11 @@ def parse_results(stdout):
         data = [json.loads(line) for line in text.splitlines() if line.strip().startswith("{")]
     if isinstance(data, dict):
         data = data.get("results", [data])
+    # Both programs print the model's absolute path: keep the committed results free of this
+    # machine's paths (relative to the repository, as the commands are).
+    for r in data:
+        if isinstance(r, dict) and isinstance(r.get("model_filename"), str) and os.path.isabs(r["model_filename"]):
+            r["model_filename"] = rel(r["model_filename"])
     return data
 
 

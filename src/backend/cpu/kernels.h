@@ -72,7 +72,7 @@ struct KernelTable {
   // y[t * ldy + r] = Σ_k w[r * cols + k] · x[t * cols + k] for r < nr, t < nt (any sizes).
   void (*gemm_f32)(const float* w, int64_t nr, int64_t cols, const float* x, int64_t nt, float* y, int64_t ldy);
   // Integer gemv for the quantized-activations mode (nullptr where the table has none): whether
-  // there is one for `type`, and y[t * ldy + r] = Σ_k W[r, k] · x̂[t, k] for t < a.n (1..4), x̂ the
+  // there is one for `type`, and y[t * ldy + r] = Σ_k W[r, k] · x̂[t, k] for t < a.n (1..4, or 8), x̂ the
   // activations `a` stand for (prepared for `type`); false (nothing written) where there is none.
   bool (*has_gemv_q8)(TensorType type) = nullptr;
   bool (*gemv_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActsView& a,

@@ -11,7 +11,6 @@
 
 #include "backend/cpu/kernels.h"
 #include "quant/block_io.h"
-#include "quant/k_scales.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
