@@ -54,7 +54,7 @@ void schwarm_tokens_free(int32_t *ids);
 
 /* ---- models ---- */
 typedef struct schwarm_model_params {
-  const char *backend;  /* "cpu" (default when NULL) or "ref" */
+  const char *backend;  /* "cpu" (default when NULL), "cuda", "cuda:N" or "ref" */
   int32_t threads;      /* cpu backend threads; 0: all */
   int64_t context_size; /* KV positions per session; 0: min(trained context, 4096) */
   /* Optional load progress (bytes done, bytes total), called on the loading thread. */

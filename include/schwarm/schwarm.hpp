@@ -46,7 +46,10 @@ const char* version();
 using LoadProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
 struct LoadOptions {
-  std::string backend = "cpu";  // "cpu" (threaded, fast) or "ref" (plain scalar, for tests)
+  // "cpu" (threaded, fast), "cuda" / "cuda:N" (GPU 0 / GPU N; a build with the CUDA toolkit),
+  // or "ref" (plain scalar, for tests). An unusable choice (no GPU, no CUDA in this build) is an
+  // Error from load naming why.
+  std::string backend = "cpu";
   int threads = 0;              // cpu backend threads; 0: all hardware threads
   // KV cache positions of each Session (the conversation's length limit, prompt and generated
   // tokens together) and of each request of a Batch. 0: min(the model's trained context, 4096).
@@ -80,7 +83,7 @@ class Llm {
 
   // ---- what was loaded ----
   const std::string& path() const;
-  const std::string& backend() const;  // "cpu" or "ref"
+  const std::string& backend() const;  // as LoadOptions::backend named it
   std::string architecture() const;    // as the checkpoint names it: "DeepseekV3ForCausalLM", "deepseek2"
   std::string family() const;          // schwarm's family: "deepseek", "qwen3moe", "mixtral", ...
   int64_t n_params() const;            // parameters, counted from the config (all experts)

@@ -53,9 +53,11 @@ void find_template(Llm::Impl& m) {
 std::unique_ptr<Backend> make_backend(const LoadOptions& o) {
   if (o.threads < 0) throw Error("load: threads must be >= 0, got " + std::to_string(o.threads));
   std::unique_ptr<Backend> be;
-  if (o.backend == "cpu") be = make_cpu_backend(o.threads);
-  else if (o.backend == "ref") be = make_ref_backend();
-  else throw Error("load: unknown backend '" + o.backend + "' (known: cpu, ref)");
+  try {
+    be = make_backend_by_name(o.backend, o.threads);
+  } catch (const Error& e) {
+    throw Error(std::string("load: ") + e.what());
+  }
   be->set_quantized_activations(o.quantize_activations);
   return be;
 }

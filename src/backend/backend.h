@@ -186,5 +186,13 @@ class Backend {
 
 std::unique_ptr<Backend> make_ref_backend();
 std::unique_ptr<Backend> make_cpu_backend(int n_threads = 0);  // 0: all hardware threads
+// The CUDA backend on GPU `device`; nullptr where this build has no CUDA backend or the machine no
+// CUDA device (see cuda_backend_compiled()). Throws Error for a device index that does not exist.
+std::unique_ptr<Backend> make_cuda_backend(int device = 0);
+bool cuda_backend_compiled();
+// "cpu" (n_threads), "ref", "cuda" (device 0) or "cuda:N". Throws Error naming the problem: an
+// unknown name, a build without CUDA, a machine without a CUDA device, a device that does not exist.
+std::unique_ptr<Backend> make_backend_by_name(const std::string& name, int n_threads = 0);
+bool is_backend_name(const std::string& name);
 
 }  // namespace schwarm

@@ -52,9 +52,8 @@ void PrintTo(const NamedFactory& f, std::ostream* os) { *os << f.name; }
 
 // The backends held to ref: the cpu backend once per kernel table this machine runs
 // (cpu_scalar, cpu_avx2, cpu_avx512, and cpu_<isa>_peer for a kept previous gemv), so every
-// dispatch path is checked. The CUDA backend joins when its target defines
-// SCHWARM_HAVE_CUDA_BACKEND (and declares make_cuda_backend() beside make_cpu_backend()); the
-// suite then skips it at run time where no device is present (a factory returning nullptr).
+// dispatch path is checked; and the CUDA backend (cuda, cuda_q8act), which skips, saying why,
+// where the build has no CUDA or the machine no GPU (make_cuda_backend returns nullptr).
 std::vector<NamedFactory> backends() {
   std::vector<NamedFactory> b;
   for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Avx512Vnni})
@@ -71,9 +70,8 @@ std::vector<NamedFactory> backends() {
     if (const cpu::KernelTable* k = cpu::peer_gemv_table(isa); k && k != cpu::kernel_table(isa))
       b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_peer",
                    [k] { return std::make_unique<CpuBackend>(4, k); }});
-#ifdef SCHWARM_HAVE_CUDA_BACKEND
   b.push_back({"cuda", [] { return make_cuda_backend(); }});
-#endif
+  b.push_back({"cuda_q8act", [] { return make_cuda_backend(); }, true});
   return b;
 }
 
@@ -97,7 +95,9 @@ class Parity : public ::testing::TestWithParam<NamedFactory> {
     rng_.seed(seed_);
     ref_ = make_ref_backend();
     be_ = GetParam().make();
-    if (!be_) GTEST_SKIP() << GetParam().name << " backend not available here";
+    if (!be_)
+      GTEST_SKIP() << GetParam().name << " backend not available here: "
+                   << (cuda_backend_compiled() ? "no CUDA device on this machine" : "built without CUDA");
     ref_->set_quantized_activations(GetParam().quantized_activations);
     be_->set_quantized_activations(GetParam().quantized_activations);
   }

@@ -41,7 +41,8 @@ class GoldenGguf : public ::testing::TestWithParam<GgufParam> {
     cp_ = std::make_unique<Checkpoint>(Checkpoint::open(path_));
     ASSERT_EQ(cp_->format(), CheckpointFormat::Gguf);
     model_ = make_model(*cp_);
-    backend_ = p.backend == "ref" ? make_ref_backend() : make_cpu_backend(2);
+    backend_ = make_golden_backend(p.backend);
+    if (!backend_) GTEST_SKIP() << why_no_backend(p.backend);
     prompt_ = read_json(dir_ + "/reference/prompt.json")["ids"].get<std::vector<int32_t>>();
     vocab_ = model_->config().vocab_size;
   }

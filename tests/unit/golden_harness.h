@@ -4,7 +4,7 @@
 // (tests/data/golden/, see tools/fixtures/README-golden.md). Include it from exactly one test file
 // per executable and instantiate the `Golden` suite with that family's cases, e.g.
 //   INSTANTIATE_TEST_SUITE_P(DeepSeek, Golden, ::testing::ValuesIn(golden_params({"deepseek-v3"})), golden_param_name);
-// Each case runs on the ref and the cpu backend:
+// Each case runs on the ref, the cpu and the cuda backend (skipped, saying why, without a GPU):
 //   - logits of every prompt position: ||a - b|| / ||b|| <= 1e-4 per position (on failure the
 //     per-layer error against hidden_states.npy is printed);
 //   - the 32-token greedy continuation through the Engine and the KV cache: identical ids;
@@ -169,13 +169,25 @@ inline void expect_greedy_continuation(Model& model, Backend& backend, const std
   EXPECT_EQ(engine.cache().free_pages(), engine.cache().n_pages()) << "finished requests return their pages";
 }
 
+// The backend a golden case names ("ref", "cpu" with 2 threads, "cuda"); nullptr where this machine
+// has none (cuda without a GPU): the caller skips with why_no_backend().
+inline std::unique_ptr<Backend> make_golden_backend(const std::string& name) {
+  if (name == "cuda") return make_cuda_backend();
+  return name == "ref" ? make_ref_backend() : make_cpu_backend(2);
+}
+inline std::string why_no_backend(const std::string& name) {
+  return name + " backend not available here: " +
+         (cuda_backend_compiled() ? "no CUDA device on this machine" : "built without CUDA");
+}
+
 class Golden : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
     dir_ = case_dir(GetParam().golden_case);
     cp_ = std::make_unique<Checkpoint>(Checkpoint::open(dir_));
     model_ = make_model(*cp_);
-    backend_ = GetParam().backend == "ref" ? make_ref_backend() : make_cpu_backend(2);
+    backend_ = make_golden_backend(GetParam().backend);
+    if (!backend_) GTEST_SKIP() << why_no_backend(GetParam().backend);
     prompt_ = read_json(dir_ + "/reference/prompt.json")["ids"].get<std::vector<int32_t>>();
     vocab_ = model_->config().vocab_size;
   }
@@ -278,10 +290,13 @@ TEST_P(Golden, OutOfVocabularyIdIsAClearError) {
   }
 }
 
+// The backends every golden case runs on.
+inline constexpr const char* kGoldenBackends[] = {"ref", "cpu", "cuda"};
+
 inline std::vector<Param> golden_params(std::initializer_list<const char*> cases) {
   std::vector<Param> p;
   for (const char* c : cases)
-    for (const char* b : {"ref", "cpu"}) p.push_back({c, b});
+    for (const char* b : kGoldenBackends) p.push_back({c, b});
   return p;
 }
 

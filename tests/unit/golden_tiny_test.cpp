@@ -51,7 +51,8 @@ class GoldenTiny : public ::testing::TestWithParam<TinyParam> {
     const TinyParam& p = GetParam();
     cp_ = std::make_unique<Checkpoint>(Checkpoint::open(tiny_path(p.file)));
     model_ = make_model(*cp_);
-    backend_ = p.backend == "ref" ? make_ref_backend() : make_cpu_backend(2);
+    backend_ = make_golden_backend(p.backend);
+    if (!backend_) GTEST_SKIP() << why_no_backend(p.backend);
     prompt_ = read_json(case_dir(kCase) + "/reference/prompt.json")["ids"].get<std::vector<int32_t>>();
     vocab_ = model_->config().vocab_size;
   }
@@ -92,7 +93,7 @@ TEST_P(GoldenTiny, GreedyContinuationMatches) {
 std::vector<TinyParam> tiny_params() {
   std::vector<TinyParam> out;
   for (const char* f : {"safetensors", "f16", "q8_0"})
-    for (const char* b : {"ref", "cpu"}) out.push_back({f, b});
+    for (const char* b : kGoldenBackends) out.push_back({f, b});
   return out;
 }
 std::string tiny_param_name(const ::testing::TestParamInfo<TinyParam>& p) { return p.param.file + "_" + p.param.backend; }

@@ -179,9 +179,9 @@ void add_bench(CLI::App& app, Runner& run) {
   sub->add_option("-t,--threads", a->threads, "CPU threads (comma list; 0: all hardware threads)")
       ->delimiter(',')
       ->check(int_range(0, 4096));
-  sub->add_option("--backend", a->backends, "cpu and/or ref (comma list)")
+  sub->add_option("--backend", a->backends, "cpu, cuda, cuda:N and/or ref (comma list)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"cpu", "ref"}));
+      ->check(backend_name_validator());
   sub->add_option("-o,--output", a->output,
                   "md (a markdown table), json (an array) or jsonl (a record per line)")
       ->check(CLI::IsMember({"md", "json", "jsonl"}));

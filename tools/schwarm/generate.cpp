@@ -46,12 +46,6 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   return ids;
 }
 
-std::unique_ptr<Backend> make_backend_by_name(const std::string& name, int threads) {
-  if (name == "ref") return make_ref_backend();
-  if (name == "cpu") return make_cpu_backend(threads);
-  throw Error("unknown backend '" + name + "' (known: cpu, ref)");
-}
-
 void check_prompt_ids(const Llm& llm, const std::vector<int32_t>& ids) {
   for (int32_t t : ids)
     if (t < 0 || t >= llm.vocab_size())

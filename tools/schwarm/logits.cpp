@@ -24,7 +24,7 @@ void add_logits(CLI::App& app, Runner& run) {
   sub->add_option("--ids", o->ids, "prompt as comma-separated token ids")->required();
   sub->add_option("-o,--output", o->out, "output .npy file, float32 [positions, vocab]")->required();
   sub->add_option("--dump", o->dump, "also write every named intermediate into this directory");
-  sub->add_option("--backend", o->backend, "ref or cpu");
+  sub->add_option("--backend", o->backend, "cpu, cuda, cuda:N or ref")->check(backend_name_validator());
   sub->add_option("-t,--threads", o->threads, "cpu backend threads (0: all)");
   add_exact_flag(*sub, o->exact);
   sub->callback([o, &run] {

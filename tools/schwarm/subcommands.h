@@ -25,9 +25,8 @@ void add_bench(CLI::App& app, Runner& run);
 void add_perplexity(CLI::App& app, Runner& run);
 
 // Shared by generate and logits (defined in generate.cpp): "1, 2,3" -> {1, 2, 3} (Error naming a
-// bad item); backend "ref" or "cpu".
+// bad item). Backends by name: make_backend_by_name (backend/backend.h).
 std::vector<int32_t> parse_ids(const std::string& text);
-std::unique_ptr<Backend> make_backend_by_name(const std::string& name, int threads);
 
 // generate's options; the single-prompt run is in generate.cpp, the JSONL batch in generate_batch.cpp.
 struct GenerateArgs {

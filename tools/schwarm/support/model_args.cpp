@@ -37,6 +37,18 @@ std::string default_model_path() {
               (tried.empty() ? "any known place" : tried) + " (set SCHWARM_MODEL or pass -m)");
 }
 
+CLI::Validator backend_name_validator() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        if (v == "cpu" || v == "ref" || v == "cuda") return "";
+        if (v.rfind("cuda:", 0) == 0 && v.size() > 5 && v.size() <= 9 &&
+            v.find_first_not_of("0123456789", 5) == std::string::npos)
+          return "";
+        return "must be cpu, cuda, cuda:N or ref, got '" + v + "'";
+      },
+      "");
+}
+
 void add_model_flags(CLI::App& sub, ModelArgs& a, bool default_model) {
   CLI::Option* m = sub.add_option("-m,--model", a.path,
                                   default_model ? "checkpoint: a Hugging Face directory, a .safetensors file or a .gguf "
@@ -44,8 +56,8 @@ void add_model_flags(CLI::App& sub, ModelArgs& a, bool default_model) {
                                                 : "checkpoint: a Hugging Face directory, a .safetensors file or a .gguf file");
   if (!default_model) m->required();
   sub.add_option("--backend", a.backend,
-                 "where the model runs: cpu (threaded) or ref (plain scalar, slow)")
-      ->check(CLI::IsMember({"cpu", "ref"}));
+                 "where the model runs: cpu (threaded), cuda or cuda:N (GPU N), ref (plain scalar, slow)")
+      ->check(backend_name_validator());
   sub.add_option("-t,--threads", a.threads, "CPU threads (0: all hardware threads)")
       ->check(int_range(0, 4096));
   sub.add_option("-c,--ctx-size", a.context_size,

@@ -23,6 +23,9 @@ struct ModelArgs {
 // -m/--model, --backend, -t/--threads, -c/--ctx-size, -q/--quiet. -m is required unless
 // `default_model`: then without -m the shipped schwarm-tiny model is used (default_model_path).
 void add_model_flags(CLI::App& sub, ModelArgs& args, bool default_model = false);
+
+// --backend's check: cpu, ref, cuda or cuda:N (whether CUDA is there is the library's to say).
+CLI::Validator backend_name_validator();
 // --exact alone (for subcommands with their own model flags).
 void add_exact_flag(CLI::App& sub, bool& exact);
 

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Prepares a GPU check from a machine WITHOUT a GPU, for a session lent one through the `device`
+# tool (docs/GPU-CHECK.md): builds build-gpu/ (Release, CUDA for sm_90a only: the H100/H200),
+# copies the shared libraries the binaries need beside them (the GPU image has CMake and nvcc but
+# not our Debian packages), and moves tracked files that the GPU run does not read out of the tree,
+# so that what travels stays under the tool's 64 MiB. Prints the `carry` list and the command.
+#   tools/gpu-prepare.sh            build + stash
+#   tools/gpu-prepare.sh --restore  put the stashed files back (so does `git checkout -- .`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+stash="${SCHWARM_GPU_STASH:-/tmp/schwarm-gpu-stash}"
+# Read by no GPU test: the f32 golden GGUFs (the f16 and q8_0 ones stay) and the shipped model's
+# f16/safetensors forms (the q8_0 one stays).
+big=(tests/data/golden/*/gguf/*-f32.gguf models/schwarm-tiny-f16.gguf models/schwarm-tiny/model.safetensors)
+
+if [ "${1:-}" = "--restore" ]; then
+  if [ -d "$stash" ]; then (cd "$stash" && find . -type f -print0) | while IFS= read -r -d '' f; do
+    mkdir -p "$(dirname "$f")"; mv "$stash/$f" "$f"; done; fi
+  git checkout -- "${big[@]}" 2>/dev/null || true
+  echo "restored"; exit 0
+fi
+
+# The tests find their data through absolute paths compiled in: build where the checkout is
+# /work/main here; tools/gpu-check.sh links /work/main to the tree's copy on the GPU machine.
+[ "$root" = /work/main ] || echo "gpu-prepare: warning: the checkout is $root, not /work/main; gpu-check.sh links /work/main" >&2
+targets=(schwarm_cli backend_parity_test golden_tiny_test golden_deepseek_test golden_gqa_test golden_gguf_test cuda_probe_test)
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSCHWARM_CUDA=ON -DSCHWARM_CUDA_ARCHS=90a -DSCHWARM_BENCH=OFF >/dev/null
+cmake --build build-gpu -j"$(nproc)" --target "${targets[@]}"
+rm -rf build-gpu/lib && mkdir -p build-gpu/lib
+ldd build-gpu/bin/schwarm build-gpu/tests/*_test 2>/dev/null | awk '/=> \// {print $3}' | sort -u | while read -r lib; do
+  case "$(basename "$lib")" in
+    libc.so*|libm.so*|libstdc++*|libgcc_s*|ld-linux*|libpthread*|libdl.so*|librt.so*|libcuda.so*) ;;
+    *) cp -L "$lib" build-gpu/lib/ ;;
+  esac
+done
+strip build-gpu/bin/schwarm build-gpu/tests/{backend_parity,golden_tiny,golden_deepseek,golden_gqa,golden_gguf,cuda_probe}_test
+
+mkdir -p "$stash"
+for f in "${big[@]}"; do
+  [ -f "$f" ] || continue
+  mkdir -p "$stash/$(dirname "$f")"; mv "$f" "$stash/$f"
+done
+carry=(build-gpu/bin/schwarm build-gpu/lib build-gpu/tests/backend_parity_test build-gpu/tests/golden_tiny_test
+       build-gpu/tests/golden_deepseek_test build-gpu/tests/golden_gqa_test build-gpu/tests/golden_gguf_test
+       build-gpu/tests/cuda_probe_test)
+tree_bytes=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 -r du -cb 2>/dev/null | tail -1 | cut -f1) )
+carry_bytes=$(du -cb "${carry[@]}" | tail -1 | cut -f1)
+echo "travels: tree $((tree_bytes / 1048576)) MiB + carried $((carry_bytes / 1048576)) MiB (limit 64 MiB)"
+printf 'carry: ['; printf '"%s",' "${carry[@]}" | sed 's/,$//'; printf ']\n'
+echo "command: tools/gpu-check.sh"
+echo "afterwards: tools/gpu-prepare.sh --restore"
