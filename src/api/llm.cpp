@@ -82,7 +82,8 @@ Llm Llm::load(const std::string& path, const LoadOptions& options) {
   m->checkpoint = Checkpoint::open(path);
   m->backend = make_backend(options);
   for (const std::string& f : m->checkpoint.files()) m->file_size += std::filesystem::file_size(f);
-  page_in(m->checkpoint, options.on_progress);
+  // A GPU backend uploads the weights (reading them is the paging in); host backends page them in.
+  if (!m->backend->upload_weights(m->checkpoint.tensors(), options.on_progress)) page_in(m->checkpoint, options.on_progress);
   m->model = make_model(m->checkpoint);
   m->tokenizer = find_tokenizer(m->checkpoint);
   find_template(*m);

@@ -19,6 +19,7 @@
 // - Ops never allocate per call in the steady state where avoidable, and never read outside the
 //   spans given. Shape mismatches throw schwarm::Error naming the op and the shapes.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -143,6 +144,17 @@ class Backend {
   // in either mode (parity suite).
   void set_quantized_activations(bool on) { quantized_activations_ = on; }
   bool quantized_activations() const { return quantized_activations_; }
+
+  // Makes a checkpoint's weights resident where this backend computes, before the first op,
+  // calling progress(bytes done, total) along the way. Returns false where there is nothing to do
+  // (ref and cpu use the weights in place, memory-mapped); cuda uploads every tensor once and
+  // returns true. The views must stay valid while the backend lives (backend.h's convention).
+  using WeightProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+  virtual bool upload_weights(std::span<const TensorView> weights, const WeightProgressFn& progress) {
+    (void)weights;
+    (void)progress;
+    return false;
+  }
 
   // y[n, dim] = table[ids[i], :]
   virtual void embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) = 0;

@@ -3,11 +3,11 @@
 // page table, and the paged kernels of kernels/attention.cu run over that copy. MLA runs in the
 // absorbed form with W_uk / W_uv dequantized once per weight into canonical f32 [H, d, rank].
 #include <algorithm>
-#include <map>
 
 #include "attention.h"
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda_plans.h"
 #include "backend/ref/op_common.h"
 
 namespace schwarm::cuda {
@@ -25,44 +25,15 @@ void store_rows_host(const BatchLayout& b, std::span<const float> src, int64_t w
 }  // namespace
 
 CudaBackend::DevicePages CudaBackend::upload_pages(const BatchLayout& batch, const KvLayerCache& cache) {
-  // Sequences in order of appearance, each with the pages up to its last position in the batch.
-  std::map<int32_t, int32_t> row_of_seq;
-  std::vector<int32_t> seqs, pages_needed;
-  for (int64_t t = 0; t < batch.n_tokens; ++t) {
-    const int32_t s = batch.seq[static_cast<size_t>(t)], p = batch.pos[static_cast<size_t>(t)];
-    auto [it, fresh] = row_of_seq.emplace(s, static_cast<int32_t>(seqs.size()));
-    if (fresh) {
-      seqs.push_back(s);
-      pages_needed.push_back(0);
-    }
-    int32_t& need = pages_needed[static_cast<size_t>(it->second)];
-    need = std::max(need, static_cast<int32_t>(p / batch.page_tokens + 1));
-  }
+  const PagePlan plan = plan_pages(batch);  // backend/cuda_plans.h
   DevicePages d;
-  d.max_pages = *std::max_element(pages_needed.begin(), pages_needed.end());
-  std::vector<int32_t> table(seqs.size() * static_cast<size_t>(d.max_pages), 0), seq_row(static_cast<size_t>(batch.n_tokens));
-  int64_t n_pages = 0;
-  for (size_t r = 0; r < seqs.size(); ++r)
-    for (int32_t i = 0; i < pages_needed[r]; ++i) table[r * static_cast<size_t>(d.max_pages) + static_cast<size_t>(i)] = static_cast<int32_t>(n_pages++);
-  for (int64_t t = 0; t < batch.n_tokens; ++t) seq_row[static_cast<size_t>(t)] = row_of_seq[batch.seq[static_cast<size_t>(t)]];
-
-  const int64_t pt = batch.page_tokens;
-  auto gather = [&](std::span<const float> pool, int64_t width, const char* what) -> float* {
-    staging_.resize(static_cast<size_t>(n_pages * pt * width));
-    for (size_t r = 0; r < seqs.size(); ++r) {
-      const std::span<const int32_t> pages = batch.page_table[static_cast<size_t>(seqs[r])];
-      for (int32_t i = 0; i < pages_needed[r]; ++i) {
-        const int64_t dst = table[r * static_cast<size_t>(d.max_pages) + static_cast<size_t>(i)];
-        std::copy_n(pool.data() + pages[static_cast<size_t>(i)] * pt * width, pt * width,
-                    staging_.data() + dst * pt * width);
-      }
-    }
-    return upload(std::span<const float>(staging_), what);
-  };
-  d.k = gather(cache.k, cache.k_width, "kv cache pages (k)");
-  d.v = gather(cache.v, cache.v_width, "kv cache pages (v)");
-  d.page_table = upload(std::span<const int32_t>(table), "page table");
-  d.seq = upload(std::span<const int32_t>(seq_row), "token sequences");
+  d.max_pages = plan.max_pages;
+  gather_pages(plan, batch, cache.k.data(), cache.k_width, staging_);
+  d.k = upload(std::span<const float>(staging_), "kv cache pages (k)");
+  gather_pages(plan, batch, cache.v.data(), cache.v_width, staging_);  // the k copy was staged already
+  d.v = upload(std::span<const float>(staging_), "kv cache pages (v)");
+  d.page_table = upload(std::span<const int32_t>(plan.table), "page table");
+  d.seq = upload(std::span<const int32_t>(plan.seq_row), "token sequences");
   d.pos = upload(batch.pos, "token positions");
   return d;
 }

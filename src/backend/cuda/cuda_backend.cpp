@@ -38,6 +38,23 @@ CudaBackend::~CudaBackend() {
   }
 }
 
+bool CudaBackend::upload_weights(std::span<const TensorView> weights, const WeightProgressFn& progress) {
+  SCHWARM_CUDA_CHECK(cudaSetDevice(device_));
+  uint64_t total = 0, done = 0, reported = 0;
+  for (const TensorView& w : weights) total += w.data.size();
+  if (progress) progress(0, total);
+  for (const TensorView& w : weights) {
+    weights_.pin(w);
+    done += w.data.size();
+    if (progress && done - reported >= (uint64_t{64} << 20)) {
+      progress(done, total);
+      reported = done;
+    }
+  }
+  if (progress) progress(total, total);
+  return true;
+}
+
 void CudaBackend::begin_op() {
   SCHWARM_CUDA_CHECK(cudaSetDevice(device_));
   // The previous op ended with a synchronising download, or threw: then drain what it queued.

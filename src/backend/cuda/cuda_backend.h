@@ -28,6 +28,7 @@ class CudaBackend final : public Backend {
 
   std::string name() const override { return "cuda"; }
   int device() const { return device_; }
+  bool upload_weights(std::span<const TensorView> weights, const WeightProgressFn& progress) override;
   size_t weight_bytes_on_device() const { return weights_.device_bytes(); }
 
   void embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) override;

@@ -3,10 +3,10 @@
 // host from the downloaded choices, one FFN per expert over its gathered tokens, combine on the
 // device in ref's order: routed experts by rank, then the shared experts).
 #include <algorithm>
-#include <numeric>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda_plans.h"
 #include "backend/ref/op_common.h"
 #include "elementwise.h"
 #include "moe.h"
@@ -113,46 +113,22 @@ void CudaBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const 
   SCHWARM_CUDA_CHECK(cudaMemcpyAsync(wts.data(), d_wts, wts.size() * 4, cudaMemcpyDeviceToHost, stream_));
   SCHWARM_CUDA_CHECK(cudaStreamSynchronize(stream_));
 
-  // Group the (token, rank) choices by expert: rows of expert e are contiguous, tokens ascending.
-  // The combine reads, per token, its K routed rows (by rank) and then its S shared rows, with
-  // weight 1 for the shared experts: ref's order of summation.
-  std::vector<int64_t> count(static_cast<size_t>(E), 0), first(static_cast<size_t>(E) + 1, 0);
-  for (int32_t e : ids) {
-    check(e >= 0 && e < E, "moe", "the router chose expert " + std::to_string(e));  // a kernel bug, not input
-    ++count[static_cast<size_t>(e)];
-  }
-  std::partial_sum(count.begin(), count.end(), first.begin() + 1);
-  const int64_t KS = K + S;
-  std::vector<int32_t> gather(static_cast<size_t>(n * K)), slot_row(static_cast<size_t>(n * KS));
-  std::vector<float> slot_w(static_cast<size_t>(n * KS));
-  std::vector<int64_t> fill(first.begin(), first.end() - 1);
-  for (int64_t t = 0; t < n; ++t) {
-    for (int64_t i = 0; i < K; ++i) {
-      const auto e = static_cast<size_t>(ids[static_cast<size_t>(t * K + i)]);
-      const int64_t row = fill[e]++;
-      gather[static_cast<size_t>(row)] = static_cast<int32_t>(t);
-      slot_row[static_cast<size_t>(t * KS + i)] = static_cast<int32_t>(row);
-      slot_w[static_cast<size_t>(t * KS + i)] = wts[static_cast<size_t>(t * K + i)];
-    }
-    for (int64_t s = 0; s < S; ++s) {
-      slot_row[static_cast<size_t>(t * KS + K + s)] = static_cast<int32_t>(n * K + s * n + t);
-      slot_w[static_cast<size_t>(t * KS + K + s)] = 1.0f;
-    }
-  }
-  const int32_t* d_gather = upload(std::span<const int32_t>(gather), "moe gather rows");
-  const int32_t* d_slot_row = upload(std::span<const int32_t>(slot_row), "moe slot rows");
-  const float* d_slot_w = upload(std::span<const float>(slot_w), "moe slot weights");
+  // Tokens grouped by expert, and the combine's slots in ref's order (backend/cuda_plans.h).
+  const MoePlan plan = plan_moe(ids, wts, n, K, E, S);
+  const int32_t* d_gather = upload(std::span<const int32_t>(plan.gather), "moe gather rows");
+  const int32_t* d_slot_row = upload(std::span<const int32_t>(plan.slot_row), "moe slot rows");
+  const float* d_slot_w = upload(std::span<const float>(plan.slot_w), "moe slot weights");
 
   float* xg = arena_.alloc<float>(n * K * hidden, "moe tokens by expert");
   float* expert_out = arena_.alloc<float>((n * K + S * n) * hidden, "moe expert outputs");
   k::gather_token_rows(dx, hidden, d_gather, n * K, xg, stream_);
   for (int64_t e = 0; e < E; ++e) {
-    const int64_t m = count[static_cast<size_t>(e)], r0 = first[static_cast<size_t>(e)];
+    const int64_t m = plan.count[static_cast<size_t>(e)], r0 = plan.first[static_cast<size_t>(e)];
     if (m > 0) ffn_dev(w.experts[static_cast<size_t>(e)], hidden, xg + r0 * hidden, m, expert_out + r0 * hidden);
   }
   for (int64_t s = 0; s < S; ++s) ffn_dev(w.shared[static_cast<size_t>(s)], hidden, dx, n, expert_out + (n * K + s * n) * hidden);
   float* dy = arena_.alloc<float>(n * hidden, "moe output");
-  k::moe_combine(expert_out, d_slot_row, d_slot_w, n, KS, hidden, nullptr, dy, stream_);
+  k::moe_combine(expert_out, d_slot_row, d_slot_w, n, plan.slots, hidden, nullptr, dy, stream_);
   download(dy, y);
 }
 

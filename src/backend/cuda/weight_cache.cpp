@@ -1,6 +1,7 @@
 #include "backend/cuda/weight_cache.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "backend/cuda/cuda_check.h"
@@ -38,7 +39,25 @@ WeightCache::Entry* WeightCache::find(const Key& key, uint64_t fingerprint) {
   return nullptr;
 }
 
+void WeightCache::pin(const TensorView& w) {
+  if (w.data.empty() || pinned_.count(w.data.data())) return;
+  Pinned p{w.data.size(), DeviceBuffer(w.data.size(), "the weight " + (w.name.empty() ? std::string("(unnamed)") : w.name))};
+  SCHWARM_CUDA_CHECK(cudaMemcpy(p.buf.data(), w.data.data(), w.data.size(), cudaMemcpyHostToDevice));
+  device_bytes_ += p.size;
+  pinned_.emplace(w.data.data(), std::move(p));
+}
+
 const void* WeightCache::bytes(const TensorView& w) {
+  const uint8_t* host = w.data.data();
+  auto it = pinned_.upper_bound(host);  // the first pinned tensor starting after w
+  if (it != pinned_.begin()) {
+    --it;
+    // Addresses compared as integers: the two pointers need not point into one allocation.
+    const auto start = reinterpret_cast<uintptr_t>(it->first), at = reinterpret_cast<uintptr_t>(host);
+    const size_t offset = at - start;
+    if (at >= start && offset + w.data.size() <= it->second.size)
+      return static_cast<const uint8_t*>(it->second.buf.data()) + offset;
+  }
   const Key key{w.data.data(), w.data.size(), static_cast<uint32_t>(w.type), std::string()};
   const uint64_t fp = weight_fingerprint(w);
   if (Entry* e = find(key, fp)) return e->buf.data();

@@ -19,7 +19,11 @@ namespace schwarm::cuda {
 
 class WeightCache {
  public:
-  // The device copy of w's bytes, laid out as stored.
+  // Uploads a whole checkpoint tensor for the backend's lifetime (Backend::upload_weights). Views
+  // inside it (a GGUF file's experts are slices of one stacked tensor) are then served from it by
+  // bytes(), at their offset, with no second copy.
+  void pin(const TensorView& w);
+  // The device copy of w's bytes, laid out as stored: inside a pinned tensor, or uploaded now.
   const void* bytes(const TensorView& w);
   // A derived f32 form of w (a norm gain dequantized, MLA's per-head W_uk / W_uv, ...), made on
   // the host by `make` on first use and uploaded; `tag` tells several forms of one weight apart.
@@ -34,6 +38,11 @@ class WeightCache {
   };
   Entry* find(const Key& key, uint64_t fingerprint);
   std::map<Key, Entry> entries_;
+  struct Pinned {
+    size_t size = 0;
+    DeviceBuffer buf;
+  };
+  std::map<const uint8_t*, Pinned> pinned_;  // by host start address
   size_t device_bytes_ = 0;
 };
 
