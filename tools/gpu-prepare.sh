@@ -24,26 +24,29 @@ fi
 # The tests find their data through absolute paths compiled in: build where the checkout is
 # /work/main here; tools/gpu-check.sh links /work/main to the tree's copy on the GPU machine.
 [ "$root" = /work/main ] || echo "gpu-prepare: warning: the checkout is $root, not /work/main; gpu-check.sh links /work/main" >&2
-targets=(schwarm_cli backend_parity_test golden_tiny_test golden_deepseek_test golden_gqa_test golden_gguf_test cuda_probe_test)
-cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSCHWARM_CUDA=ON -DSCHWARM_CUDA_ARCHS=90a -DSCHWARM_BENCH=OFF >/dev/null
-cmake --build build-gpu -j"$(nproc)" --target "${targets[@]}"
-rm -rf build-gpu/lib && mkdir -p build-gpu/lib
-ldd build-gpu/bin/schwarm build-gpu/tests/*_test 2>/dev/null | awk '/=> \// {print $3}' | sort -u | while read -r lib; do
+tests=(backend_parity_test golden_tiny_test golden_deepseek_test golden_gqa_test golden_gguf_test cuda_probe_test)
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSCHWARM_CUDA=ON -DSCHWARM_CUDA_ARCHS=90a -DSCHWARM_BENCH=ON >/dev/null
+cmake --build build-gpu -j"$(nproc)" --target schwarm_cli cuda_gemv_bench "${tests[@]}"
+# What travels: build-gpu/dist/ (one carried folder): bin/, lib/ (shared libraries the GPU image
+# lacks: spdlog, fmt, pcre2, utf8proc, libedit, benchmark, ...), all stripped.
+dist=build-gpu/dist
+rm -rf "$dist" && mkdir -p "$dist/bin" "$dist/lib"
+cp build-gpu/bin/schwarm build-gpu/bench/cuda_gemv_bench "$dist/bin/"
+for t in "${tests[@]}"; do cp "build-gpu/tests/$t" "$dist/bin/"; done
+strip "$dist"/bin/*
+ldd "$dist"/bin/* 2>/dev/null | awk '/=> \// {print $3}' | sort -u | while read -r lib; do
   case "$(basename "$lib")" in
     libc.so*|libm.so*|libstdc++*|libgcc_s*|ld-linux*|libpthread*|libdl.so*|librt.so*|libcuda.so*) ;;
-    *) cp -L "$lib" build-gpu/lib/ ;;
+    *) cp -L "$lib" "$dist/lib/" ;;
   esac
 done
-strip build-gpu/bin/schwarm build-gpu/tests/{backend_parity,golden_tiny,golden_deepseek,golden_gqa,golden_gguf,cuda_probe}_test
 
 mkdir -p "$stash"
 for f in "${big[@]}"; do
   [ -f "$f" ] || continue
   mkdir -p "$stash/$(dirname "$f")"; mv "$f" "$stash/$f"
 done
-carry=(build-gpu/bin/schwarm build-gpu/lib build-gpu/tests/backend_parity_test build-gpu/tests/golden_tiny_test
-       build-gpu/tests/golden_deepseek_test build-gpu/tests/golden_gqa_test build-gpu/tests/golden_gguf_test
-       build-gpu/tests/cuda_probe_test)
+carry=("$dist")
 tree_bytes=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 -r du -cb 2>/dev/null | tail -1 | cut -f1) )
 carry_bytes=$(du -cb "${carry[@]}" | tail -1 | cut -f1)
 echo "travels: tree $((tree_bytes / 1048576)) MiB + carried $((carry_bytes / 1048576)) MiB (limit 64 MiB)"

@@ -36,7 +36,9 @@ void quantize_act_q8k(const float* x, int64_t cols, int8_t* q, float* d, int16_t
       constexpr float kMagic = 12582912.0f;
       for (int64_t i = 0; i < kActBlock; ++i) {
         const float r = (xb[i] * inv + kMagic) - kMagic;
-        qb[i] = static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
+        // r is NaN only where 127 / amax overflowed (amax < ~3.7e-37) and x = 0: that q is 0 (a
+        // NaN must not reach the integer cast). kernels/quant_decode.cuh does the same.
+        qb[i] = r != r ? int8_t{0} : static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
       }
       d[b] = amax / 127.0f;
     }

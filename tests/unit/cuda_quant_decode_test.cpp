@@ -236,6 +236,13 @@ TEST(CudaQuantDecode, ActQ8kRoundTripBitExact) {
       }
     }
 
+  // A block whose 127 / amax overflows: zeros map to 0 on both sides (no NaN cast), the rest saturate.
+  {
+    std::vector<float> x(256, 0.0f);
+    x[3] = 1e-38f;
+    x[200] = -3e-39f;
+    expect_act_round_trip_bit_exact(x, "tiny amax");
+  }
   // Zero blocks (+0 and -0), and a zero block beside a live one.
   expect_act_round_trip_bit_exact(std::vector<float>(512, 0.0f), "zeros");
   expect_act_round_trip_bit_exact(std::vector<float>(256, -0.0f), "negative zeros");

@@ -512,6 +512,24 @@ TEST(QuantActQ8K, ZeroAndNonFiniteBlocks) {
                quant::act_q8k_applies(TensorType::Q4_0, 256));
 }
 
+// A block whose amax is so small that 127 / amax overflows to inf: zeros stay 0 (not a NaN cast to
+// int8, undefined behaviour), the rest saturate at +-127, nothing is NaN. UBSan checks the cast.
+TEST(QuantActQ8K, TinyAmaxBlockHasNoNaN) {
+  std::vector<float> x(256, 0.0f), xhat(256, kNaN);
+  x[3] = 1e-38f;
+  x[9] = -5e-39f;
+  std::vector<int8_t> q(256, 5);
+  float d = 0;
+  std::vector<int16_t> bs(16);
+  quant::quantize_act_q8k(x.data(), 256, q.data(), &d, bs.data());
+  EXPECT_EQ(q[0], 0);
+  EXPECT_EQ(q[3], 127);
+  EXPECT_EQ(q[9], -127);
+  quant::round_trip_act_q8k(x.data(), 256, xhat.data());
+  for (float v : xhat) EXPECT_FALSE(std::isnan(v));
+  EXPECT_EQ(xhat[0], 0.0f);
+}
+
 TEST(QuantRegistry, EveryPromisedTypeHasDequantize) {
   using T = TensorType;
   for (T t : {T::F32,  T::F16,  T::BF16, T::Q8_0, T::Q4_0, T::Q4_1, T::Q5_0,    T::Q5_1,

@@ -61,6 +61,7 @@ void size_q8_acts(int64_t n, int64_t cols, QActs& out) {
   out.q.resize(static_cast<size_t>(n * cols));
   out.d.resize(static_cast<size_t>(n * cols / quant::kActBlock));
   out.bsum.resize(static_cast<size_t>(n * cols / 16));
+  out.dsum32.resize(static_cast<size_t>(n * cols / 32));
 }
 
 void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out) {
@@ -78,6 +79,11 @@ void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1
     quant::quantize_act_q8k(x + t * cols, cols, k4_order ? tmp.data() : q,
                             out.d.data() + t * (cols / quant::kActBlock), out.bsum.data() + t * (cols / 16));
     if (!k4_order) continue;
+    const int16_t* bs = out.bsum.data() + t * (cols / 16);
+    const float* d = out.d.data() + t * (cols / quant::kActBlock);
+    float* ds = out.dsum32.data() + t * (cols / 32);
+    for (int64_t j = 0; j < cols / 32; ++j)
+      ds[j] = d[j / 8] * static_cast<float>(bs[2 * j] + bs[2 * j + 1]);
     static constexpr int kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
     for (int64_t b = 0; b < cols; b += quant::kActBlock)
       for (int s = 0; s < 8; ++s) std::copy_n(tmp.data() + b + 32 * kOrder[s], 32, q + b + 32 * s);

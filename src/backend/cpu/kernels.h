@@ -35,11 +35,14 @@ constexpr int64_t kGemvMaxTokens = 4;
 // n rows of activations quantized by quant::quantize_act_q8k, laid out for one weight type's
 // integer kernel (prepare_q8_acts): q [n, cols] (for Q4_K / Q5_K each 256-block's 32-element
 // sub-blocks in the order 0 2 1 3 4 6 5 7, else in element order), d [n, cols / 256],
-// bsum [n, cols / 16] (Σ q over 16 elements, in element order).
+// bsum [n, cols / 16] (Σ q over 16 elements, in element order), and for Q4_K / Q5_K
+// dsum32 [n, cols / 32] (d of the block × Σ q over 32 elements, in element order: what a
+// sub-block's min multiplies, precomputed once per call instead of per weight row).
 struct QActsView {  // rows t0 .. t0 + n of a QActs
   const int8_t* q;
   const float* d;
   const int16_t* bsum;
+  const float* dsum32;
   int64_t n;
 };
 struct QActs {
@@ -47,8 +50,10 @@ struct QActs {
   std::vector<int8_t> q;
   std::vector<float> d;
   std::vector<int16_t> bsum;
+  std::vector<float> dsum32;
   QActsView view(int64_t t0, int64_t nt) const {
-    return {q.data() + t0 * cols, d.data() + t0 * (cols / 256), bsum.data() + t0 * (cols / 16), nt};
+    return {q.data() + t0 * cols, d.data() + t0 * (cols / 256), bsum.data() + t0 * (cols / 16),
+            dsum32.data() + t0 * (cols / 32), nt};
   }
 };
 // Quantizes rows x[t * cols ...] (t < n; cols a multiple of 256) for weights of `type`.

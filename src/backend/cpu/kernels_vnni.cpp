@@ -78,12 +78,12 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
     }
   const __m512i idx[4] = {_mm512_load_si512(ix[0]), _mm512_load_si512(ix[1]), _mm512_load_si512(ix[2]),
                           _mm512_load_si512(ix[3])};
-  // Mins: word 2s and 2s + 1 take min s, to meet the two 16-element sums of sub-block s.
-  const __m256i dup = _mm256_setr_epi16(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  // The mins meet the activations' per-sub-block sums, precomputed as floats d_a × Σ q (dsum32):
+  // per block one 8-float product of (dmin × min_s) with each token's dsum32.
   for (int64_t r = 0; r < nr; ++r) {
     const uint8_t* row = w + static_cast<size_t>(r) * rb;
     __m512 acc[NT];
-    __m256 accm[NT];
+    __m256 accm[NT];  // Σ over blocks of (dmin × min_s) × (d_a × Σ q of sub-block s)
     for (int t = 0; t < NT; ++t) {
       acc[t] = _mm512_setzero_ps();
       accm[t] = _mm256_setzero_ps();
@@ -95,8 +95,9 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
       uint64_t sc8, mn8;
       unpack_k4_scales_u64(blk + 4, sc8, mn8);
       const __m512i scw = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
-      const __m256i mnw = _mm256_permutexvar_epi16(
-          dup, _mm256_castsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(mn8)))));
+      const __m256 wmin = _mm256_mul_ps(
+          _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(mn8)))),
+          _mm256_set1_ps(dmin));
       __m512i isum[NT];
       for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
       for (int j = 0; j < 2; ++j) {
@@ -109,8 +110,7 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
       for (int t = 0; t < NT; ++t) {
         const float da = a.d[static_cast<size_t>(t * nb + b)];
         acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_set1_ps(d * da), acc[t]);
-        const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum + t * (cols / 16) + b * 16));
-        accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mnw, bs)), _mm256_set1_ps(dmin * da), accm[t]);
+        accm[t] = _mm256_fmadd_ps(wmin, _mm256_loadu_ps(a.dsum32 + t * (cols / 32) + b * 8), accm[t]);
       }
     }
     for (int t = 0; t < NT; ++t) {
