@@ -15,79 +15,48 @@
 #include "core/tensor_type.h"
 
 #if defined(SCHWARM_HAS_CUDA)
-#include <cuda_runtime_api.h>
-
-#include "backend/backend.h"
+#include "device_util.h"
 #include "quant_matmul.h"
 #endif
 
 namespace {
 
 #if defined(SCHWARM_HAS_CUDA)
-bool have_gpu() {
-  int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();
-    return false;
-  }
-  return n > 0;
-}
+namespace k = schwarm::cuda::k;
 
-// Device buffers of random bytes (decode speed does not depend on the values).
+// A device buffer of random bytes (decode speed does not depend on the values).
 struct DeviceBytes {
   void* p = nullptr;
-  explicit DeviceBytes(size_t n) {
+  explicit DeviceBytes(size_t n) : p(k::device_alloc(n)) {
     std::vector<uint8_t> h(n);
     std::mt19937 rng(7);
     for (auto& b : h) b = static_cast<uint8_t>(rng() & 0x3F);  // small values: no NaN/inf fp16 scales
-    if (cudaMalloc(&p, n) != cudaSuccess || cudaMemcpy(p, h.data(), n, cudaMemcpyHostToDevice) != cudaSuccess) p = nullptr;
+    k::copy_to_device(p, h.data(), n);
   }
-  ~DeviceBytes() { cudaFree(p); }
+  ~DeviceBytes() { k::device_free(p); }
+  DeviceBytes(const DeviceBytes&) = delete;
+  DeviceBytes& operator=(const DeviceBytes&) = delete;
 };
 
 void BM_Gemv(benchmark::State& state, schwarm::TensorType t, int64_t rows, int64_t cols) {
-  if (!have_gpu()) return state.SkipWithError("no CUDA device on this machine");
+  if (k::device_count() == 0) return state.SkipWithError("no CUDA device on this machine");
   const auto& tt = schwarm::type_traits(t);
   const size_t wbytes = static_cast<size_t>(rows * cols / tt.block_size) * tt.block_bytes;
   DeviceBytes w(wbytes), x(static_cast<size_t>(cols) * 4), y(static_cast<size_t>(rows) * 4);
-  if (!w.p || !x.p || !y.p) return state.SkipWithError("cudaMalloc failed");
-  cudaEvent_t a, b;
-  cudaEventCreate(&a);
-  cudaEventCreate(&b);
-  for (auto _ : state) {
-    cudaEventRecord(a);
-    for (int i = 0; i < 10; ++i)
-      schwarm::cuda::k::gemv(t, w.p, rows, cols, static_cast<const float*>(x.p), 1, static_cast<float*>(y.p), rows, nullptr);
-    cudaEventRecord(b);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    state.SetIterationTime(ms / 1e3 / 10);
-  }
+  for (auto _ : state)
+    state.SetIterationTime(k::time_ms([&](cudaStream_t s) {
+      k::gemv(t, w.p, rows, cols, static_cast<const float*>(x.p), 1, static_cast<float*>(y.p), rows, s);
+    }, 10) / 1e3);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(wbytes));
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
 }
 
+// The peer: a device-to-device copy of the same kind of bytes (bytes_per_second counts bytes read).
 void BM_CopyPeer(benchmark::State& state, size_t bytes) {
-  if (!have_gpu()) return state.SkipWithError("no CUDA device on this machine");
+  if (k::device_count() == 0) return state.SkipWithError("no CUDA device on this machine");
   DeviceBytes src(bytes), dst(bytes);
-  if (!src.p || !dst.p) return state.SkipWithError("cudaMalloc failed");
-  cudaEvent_t a, b;
-  cudaEventCreate(&a);
-  cudaEventCreate(&b);
-  for (auto _ : state) {
-    cudaEventRecord(a);
-    for (int i = 0; i < 10; ++i) cudaMemcpyAsync(dst.p, src.p, bytes, cudaMemcpyDeviceToDevice);
-    cudaEventRecord(b);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    state.SetIterationTime(ms / 1e3 / 10);
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));  // bytes read
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
+  for (auto _ : state)
+    state.SetIterationTime(k::time_ms([&](cudaStream_t s) { k::copy_on_device(dst.p, src.p, bytes, s); }, 10) / 1e3);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(bytes));
 }
 #endif
 

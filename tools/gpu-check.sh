@@ -23,7 +23,7 @@ step() {  # step NAME COMMAND...: runs it, keeps its log, adds a table row
   "$@" >"$out/$name.log" 2>&1
   local rc=$?
   local summary
-  summary=$(grep -E '^\[  (PASSED|FAILED|SKIPPED) +\]' "$out/$name.log" | head -3 | tr -s ' ' | tr '\n' ' ')
+  summary=$(grep -E '^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ tests?[,.]' "$out/$name.log" | tr -s ' ' | tr '\n' ' ')
   rows+=("$(printf '| %-16s | %3d | %5ds | %s' "$name" "$rc" $((SECONDS - t0)) "$summary")")
   echo "== $name: rc $rc ($((SECONDS - t0)) s)"
   [ "$rc" = 0 ] || tail -40 "$out/$name.log"
@@ -37,7 +37,7 @@ step golden_deepseek $B/golden_deepseek_test --gtest_filter='*cuda*'
 step golden_gqa      $B/golden_gqa_test --gtest_filter='*cuda*'
 step golden_gguf     $B/golden_gguf_test --gtest_filter='*cuda*:-*f32*'
 step generate        $B/schwarm generate --backend cuda -n 24 -p "The capital of France is"
-step bench           $B/schwarm bench --backend cuda,cpu -p 64 -n 16 -r 2
+step bench           $B/schwarm bench -m models/schwarm-tiny-q8_0.gguf --backend cuda,cpu -p 64 -n 16 -r 2
 step gemv_bench      $B/cuda_gemv_bench
 if [ "$quick" = 0 ]; then
   step memcheck compute-sanitizer --tool memcheck --error-exitcode 1 \

@@ -25,10 +25,11 @@ fi
 # /work/main here; tools/gpu-check.sh links /work/main to the tree's copy on the GPU machine.
 [ "$root" = /work/main ] || echo "gpu-prepare: warning: the checkout is $root, not /work/main; gpu-check.sh links /work/main" >&2
 tests=(backend_parity_test golden_tiny_test golden_deepseek_test golden_gqa_test golden_gguf_test cuda_probe_test)
-cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSCHWARM_CUDA=ON -DSCHWARM_CUDA_ARCHS=90a -DSCHWARM_BENCH=ON >/dev/null
+cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSCHWARM_CUDA=ON -DSCHWARM_CUDA_ARCHS=90a -DSCHWARM_BENCH=ON \
+      -DSCHWARM_LINK_SHARED=ON >/dev/null
 cmake --build build-gpu -j"$(nproc)" --target schwarm_cli cuda_gemv_bench "${tests[@]}"
 # What travels: build-gpu/dist/ (one carried folder): bin/, lib/ (shared libraries the GPU image
-# lacks: spdlog, fmt, pcre2, utf8proc, libedit, benchmark, ...), all stripped.
+# lacks: libschwarm.so itself, spdlog, fmt, pcre2, utf8proc, libedit, benchmark, ...), all stripped.
 dist=build-gpu/dist
 rm -rf "$dist" && mkdir -p "$dist/bin" "$dist/lib"
 cp build-gpu/bin/schwarm build-gpu/bench/cuda_gemv_bench "$dist/bin/"
@@ -40,15 +41,20 @@ ldd "$dist"/bin/* 2>/dev/null | awk '/=> \// {print $3}' | sort -u | while read 
     *) cp -L "$lib" "$dist/lib/" ;;
   esac
 done
+strip "$dist"/lib/libschwarm.so* 2>/dev/null || true
 
 mkdir -p "$stash"
 for f in "${big[@]}"; do
   [ -f "$f" ] || continue
   mkdir -p "$stash/$(dirname "$f")"; mv "$f" "$stash/$f"
 done
+strip "$dist"/lib/libschwarm.so* 2>/dev/null || true
 carry=("$dist")
-tree_bytes=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 -r du -cb 2>/dev/null | tail -1 | cut -f1) )
-carry_bytes=$(du -cb "${carry[@]}" | tail -1 | cut -f1)
+# Bytes that travel: the files git tracks or would add (the stashed ones are gone from disk), plus
+# the carried folder. xargs may run du several times: add up every "total" line.
+tree_bytes=$( { git ls-files -z --cached --others --exclude-standard | xargs -0 -r du -cb 2>/dev/null || true; } |
+              awk '$2 == "total" {s += $1} END {print s + 0}')
+carry_bytes=$(du -cb "${carry[@]}" | awk '$2 == "total" {s += $1} END {print s + 0}')
 echo "travels: tree $((tree_bytes / 1048576)) MiB + carried $((carry_bytes / 1048576)) MiB (limit 64 MiB)"
 printf 'carry: ['; printf '"%s",' "${carry[@]}" | sed 's/,$//'; printf ']\n'
 echo "command: tools/gpu-check.sh"
