@@ -1,7 +1,7 @@
 // cpu: GQA and MLA attention over the paged cache. The batch's rows are stored first (serially:
-// a few KiB), then GQA runs one task per (tile of tokens, kv head) on the f32 GEMM kernels and MLA
-// one task per head (its up-projections applied with the matmul kernels). Scores and softmax in
-// float.
+// a few KiB), then GQA runs one task per (tile of tokens, kv head) and MLA one per (tile of tokens,
+// chunk of heads) on the f32 GEMM kernels (MLA's up-projections applied per head with the matmul
+// kernels). Scores and softmax in float.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -106,18 +106,21 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
     std::copy_n(latent.data() + t * rank, rank, cache.k.data() + slot * rank);
     std::copy_n(k_pe.data() + t * d_rope, d_rope, cache.v.data() + slot * d_rope);
   }
-  // Per head: W_uk and W_uv are applied to all tokens at once with the matmul kernels, straight
-  // from the stored rows (no f32 copy), except the joint kv_b's W_uk, whose product is by its
-  // transpose: those d_nope rows are decoded once per head and call.
+  // Three passes. (1) Per head: q_lat[t, h] = W_ukᵀ q_nope[t, h] for all tokens with the matmul
+  // kernels, straight from the stored rows (the joint kv_b's W_uk, whose product is by its
+  // transpose, is decoded once per head and call), written beside q_pe[t, h] as one query of
+  // rank + d_rope. (2) Per (tile of <= kTile tokens of one sequence, chunk of heads): the keys
+  // [latent_j, k_pe_j] and values latent_j of positions [0, P] gathered once, then the f32 GEMM
+  // kernels for scores = Q·Kᵀ (masked causally, soft-maxed) and o_lat = scores·V, as in GQA with
+  // one kv head. (3) Per head: out[t, h] = W_uv o_lat[t, h] with the matmul kernels.
   const bool split = kv_b.is_split();
+  const int64_t dk = rank + d_rope;
+  mla_q_.resize(static_cast<size_t>(n * n_heads * dk));
+  mla_o_.resize(static_cast<size_t>(n * n_heads * rank));
   pool_.parallel_for(n_heads, 1, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> w_uk, qn_h, q_lat, o_lat, o_h, sc;
-    thread_local std::vector<int64_t> slots;
+    thread_local std::vector<float> w_uk, qn_h, q_lat;
     q_lat.resize(static_cast<size_t>(n * rank));
-    o_lat.resize(static_cast<size_t>(n * rank));
-    o_h.resize(static_cast<size_t>(n * d_v));
     for (int64_t h = b; h < e; ++h) {
-      // q_lat[t] = W_ukᵀ q_nope[t, h] (rank): the nope key absorbed into the query.
       if (split) {
         qn_h.resize(static_cast<size_t>(n * d_nope));
         for (int64_t t = 0; t < n; ++t)
@@ -134,24 +137,70 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
         }
       }
       for (int64_t t = 0; t < n; ++t) {
-        const int32_t p = batch.pos[static_cast<size_t>(t)];
-        slots_of(batch, batch.seq[static_cast<size_t>(t)], p, slots);
-        const float* qp = q_pe.data() + (t * n_heads + h) * d_rope;
-        const float* ql = q_lat.data() + t * rank;
-        sc.resize(static_cast<size_t>(p) + 1);
-        for (int32_t j = 0; j <= p; ++j) {
-          const int64_t slot = slots[static_cast<size_t>(j)];
-          sc[static_cast<size_t>(j)] =
-              (cpu::dot(ql, cache.k.data() + slot * rank, rank) + cpu::dot(qp, cache.v.data() + slot * d_rope, d_rope)) *
-              scale;
-        }
-        softmax(sc.data(), p + 1);
-        float* ol = o_lat.data() + t * rank;
-        std::fill_n(ol, rank, 0.0f);
-        for (int32_t j = 0; j <= p; ++j)
-          cpu::axpy(sc[static_cast<size_t>(j)], cache.k.data() + slots[static_cast<size_t>(j)] * rank, ol, rank);
+        float* qc = mla_q_.data() + (t * n_heads + h) * dk;
+        std::copy_n(q_lat.data() + t * rank, rank, qc);
+        std::copy_n(q_pe.data() + (t * n_heads + h) * d_rope, d_rope, qc + rank);
       }
-      // out[t, h] = W_uv o_lat[t]
+    }
+  });
+
+  constexpr int64_t kTile = 16;
+  std::vector<int64_t> tile_begin;
+  for (int64_t t = 0; t < n; ++t)
+    if (t == 0 || t - tile_begin.back() == kTile || batch.seq[static_cast<size_t>(t)] != batch.seq[static_cast<size_t>(t - 1)])
+      tile_begin.push_back(t);
+  const auto n_tiles = static_cast<int64_t>(tile_begin.size());
+  tile_begin.push_back(n);
+  // Few tiles (decode): split the heads too, so every thread has work (each chunk gathers the
+  // tile's keys itself).
+  const int64_t chunks = std::clamp<int64_t>((pool_.size() + n_tiles - 1) / n_tiles, 1, n_heads);
+  const int64_t per_chunk = (n_heads + chunks - 1) / chunks;
+  pool_.parallel_for(n_tiles * chunks, 1, [&](int64_t b, int64_t e) {
+    thread_local std::vector<float> kc, vt, qs, sc;
+    thread_local std::vector<int64_t> slots;
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t tile = task / chunks, h0 = task % chunks * per_chunk, h1 = std::min(n_heads, h0 + per_chunk);
+      if (h0 >= h1) continue;
+      const int64_t t0 = tile_begin[static_cast<size_t>(tile)], t1 = tile_begin[static_cast<size_t>(tile + 1)];
+      int32_t last = 0;
+      for (int64_t t = t0; t < t1; ++t) last = std::max(last, batch.pos[static_cast<size_t>(t)]);
+      const int64_t np = int64_t{last} + 1, hn = h1 - h0, rows = (t1 - t0) * hn;
+      slots_of(batch, batch.seq[static_cast<size_t>(t0)], last, slots);
+      kc.resize(static_cast<size_t>(np * dk));
+      vt.resize(static_cast<size_t>(rank * np));
+      for (int64_t j = 0; j < np; ++j) {
+        const float* lat = cache.k.data() + slots[static_cast<size_t>(j)] * rank;
+        std::copy_n(lat, rank, kc.data() + j * dk);
+        std::copy_n(cache.v.data() + slots[static_cast<size_t>(j)] * d_rope, d_rope, kc.data() + j * dk + rank);
+        for (int64_t d = 0; d < rank; ++d) vt[static_cast<size_t>(d * np + j)] = lat[d];
+      }
+      qs.resize(static_cast<size_t>(rows * dk));
+      for (int64_t t = t0; t < t1; ++t)
+        std::copy_n(mla_q_.data() + (t * n_heads + h0) * dk, hn * dk, qs.data() + (t - t0) * hn * dk);
+      sc.resize(static_cast<size_t>(rows * np));
+      k_.gemm_f32(kc.data(), np, dk, qs.data(), rows, sc.data(), np);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t p = batch.pos[static_cast<size_t>(t0 + r / hn)];
+        float* row = sc.data() + r * np;
+        for (int64_t j = 0; j <= p; ++j) row[j] *= scale;
+        softmax(row, p + 1);
+        std::fill(row + p + 1, row + np, 0.0f);
+      }
+      // o_lat rows of the tile's tokens x this chunk's heads: [t, h0..h1) is contiguous per token.
+      qs.resize(static_cast<size_t>(rows * rank));  // reused as the output
+      k_.gemm_f32(vt.data(), rank, np, sc.data(), rows, qs.data(), rank);
+      for (int64_t t = t0; t < t1; ++t)
+        std::copy_n(qs.data() + (t - t0) * hn * rank, hn * rank, mla_o_.data() + (t * n_heads + h0) * rank);
+    }
+  });
+
+  pool_.parallel_for(n_heads, 1, [&](int64_t b, int64_t e) {
+    thread_local std::vector<float> o_lat, o_h;
+    o_lat.resize(static_cast<size_t>(n * rank));
+    o_h.resize(static_cast<size_t>(n * d_v));
+    for (int64_t h = b; h < e; ++h) {
+      for (int64_t t = 0; t < n; ++t)
+        std::copy_n(mla_o_.data() + (t * n_heads + h) * rank, rank, o_lat.data() + t * rank);
       if (split)
         matmul_rows(kv_b.v_b, rank, h * d_v, d_v, Input{o_lat.data(), nullptr}, n, o_h.data(), d_v);
       else
