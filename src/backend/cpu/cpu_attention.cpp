@@ -31,6 +31,31 @@ void slots_of(const BatchLayout& b, int32_t s, int32_t p, std::vector<int64_t>& 
   out.resize(static_cast<size_t>(p) + 1);
   for (int32_t j = 0; j <= p; ++j) out[static_cast<size_t>(j)] = cache_slot(b, s, j);
 }
+
+// The batch cut into tiles of up to kTile consecutive tokens of one sequence: tile i is tokens
+// [begin[i], begin[i + 1]) (the last entry is n_tokens).
+constexpr int64_t kTile = 16;
+std::vector<int64_t> token_tiles(const BatchLayout& b) {
+  std::vector<int64_t> begin;
+  for (int64_t t = 0; t < b.n_tokens; ++t)
+    if (t == 0 || t - begin.back() == kTile || b.seq[static_cast<size_t>(t)] != b.seq[static_cast<size_t>(t - 1)])
+      begin.push_back(t);
+  begin.push_back(b.n_tokens);
+  return begin;
+}
+
+// Scores sc[rows, np] of a tile whose rows are its tokens (from t0) x `per_token` heads: scaled,
+// soft-maxed over each token's positions [0, pos] and zero beyond (the causal mask).
+void causal_softmax(float* sc, int64_t rows, int64_t np, int64_t per_token, int64_t t0, const BatchLayout& b,
+                    float scale) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t p = b.pos[static_cast<size_t>(t0 + r / per_token)];
+    float* row = sc + r * np;
+    for (int64_t j = 0; j <= p; ++j) row[j] *= scale;
+    softmax(row, p + 1);
+    std::fill(row + p + 1, row + np, 0.0f);
+  }
+}
 }  // namespace
 
 void CpuBackend::attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
@@ -49,13 +74,8 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
   // position) into contiguous buffers once, then runs the kernel table's f32 GEMM twice for the
   // tile's queries x the group's heads: scores = Q·Kᵀ, masked causally per token and soft-maxed,
   // then out = scores·V.
-  constexpr int64_t kTile = 16;
-  std::vector<int64_t> tile_begin;
-  for (int64_t t = 0; t < n; ++t)
-    if (t == 0 || t - tile_begin.back() == kTile || batch.seq[static_cast<size_t>(t)] != batch.seq[static_cast<size_t>(t - 1)])
-      tile_begin.push_back(t);
-  const auto n_tiles = static_cast<int64_t>(tile_begin.size());
-  tile_begin.push_back(n);
+  const std::vector<int64_t> tile_begin = token_tiles(batch);
+  const auto n_tiles = static_cast<int64_t>(tile_begin.size()) - 1;
   pool_.parallel_for(n_tiles * n_kv_heads, 1, [&](int64_t b, int64_t e) {
     thread_local std::vector<float> kc, vt, qs, sc, os;
     thread_local std::vector<int64_t> slots;
@@ -79,13 +99,7 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
                     qs.data() + (t - t0) * group * head_dim);
       sc.resize(static_cast<size_t>(rows * np));
       k_.gemm_f32(kc.data(), np, head_dim, qs.data(), rows, sc.data(), np);
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t p = batch.pos[static_cast<size_t>(t0 + r / group)];
-        float* row = sc.data() + r * np;
-        for (int64_t j = 0; j <= p; ++j) row[j] *= scale;
-        softmax(row, p + 1);
-        std::fill(row + p + 1, row + np, 0.0f);
-      }
+      causal_softmax(sc.data(), rows, np, group, t0, batch, scale);
       os.resize(static_cast<size_t>(rows * head_dim));
       k_.gemm_f32(vt.data(), head_dim, np, sc.data(), rows, os.data(), head_dim);
       for (int64_t t = t0; t < t1; ++t)
@@ -144,13 +158,8 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
     }
   });
 
-  constexpr int64_t kTile = 16;
-  std::vector<int64_t> tile_begin;
-  for (int64_t t = 0; t < n; ++t)
-    if (t == 0 || t - tile_begin.back() == kTile || batch.seq[static_cast<size_t>(t)] != batch.seq[static_cast<size_t>(t - 1)])
-      tile_begin.push_back(t);
-  const auto n_tiles = static_cast<int64_t>(tile_begin.size());
-  tile_begin.push_back(n);
+  const std::vector<int64_t> tile_begin = token_tiles(batch);
+  const auto n_tiles = static_cast<int64_t>(tile_begin.size()) - 1;
   // Few tiles (decode): split the heads too, so every thread has work (each chunk gathers the
   // tile's keys itself).
   const int64_t chunks = std::clamp<int64_t>((pool_.size() + n_tiles - 1) / n_tiles, 1, n_heads);
@@ -179,13 +188,7 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
         std::copy_n(mla_q_.data() + (t * n_heads + h0) * dk, hn * dk, qs.data() + (t - t0) * hn * dk);
       sc.resize(static_cast<size_t>(rows * np));
       k_.gemm_f32(kc.data(), np, dk, qs.data(), rows, sc.data(), np);
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t p = batch.pos[static_cast<size_t>(t0 + r / hn)];
-        float* row = sc.data() + r * np;
-        for (int64_t j = 0; j <= p; ++j) row[j] *= scale;
-        softmax(row, p + 1);
-        std::fill(row + p + 1, row + np, 0.0f);
-      }
+      causal_softmax(sc.data(), rows, np, hn, t0, batch, scale);
       // o_lat rows of the tile's tokens x this chunk's heads: [t, h0..h1) is contiguous per token.
       qs.resize(static_cast<size_t>(rows * rank));  // reused as the output
       k_.gemm_f32(vt.data(), rank, np, sc.data(), rows, qs.data(), rank);
