@@ -9,8 +9,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 quick=0; [ "${1:-}" = "--quick" ] && quick=1
-# Test binaries carry absolute paths to tests/data and the CLI, made where the checkout is /work/main.
-if [ "$PWD" != /work/main ] && [ ! -e /work/main ]; then mkdir -p /work && ln -s "$PWD" /work/main; fi
+# The binaries carry the absolute path of the checkout they were built in (tests/data, models/),
+# which gpu-prepare.sh recorded: link it to this copy of the tree when it is elsewhere.
+src_dir=$(cat build-gpu/dist/source_dir)
+if [ "$PWD" != "$src_dir" ] && [ ! -e "$src_dir" ]; then mkdir -p "$(dirname "$src_dir")" && ln -s "$PWD" "$src_dir"; fi
 export LD_LIBRARY_PATH="$PWD/build-gpu/dist/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 out="${OUT:-/tmp/gpu-check}"
 mkdir -p "$out"

@@ -21,9 +21,6 @@ if [ "${1:-}" = "--restore" ]; then
   echo "restored"; exit 0
 fi
 
-# The tests find their data through absolute paths compiled in: build where the checkout is
-# /work/main here; tools/gpu-check.sh links /work/main to the tree's copy on the GPU machine.
-[ "$root" = /work/main ] || echo "gpu-prepare: warning: the checkout is $root, not /work/main; gpu-check.sh links /work/main" >&2
 tests=(backend_parity_test golden_tiny_test golden_deepseek_test golden_gqa_test golden_gguf_test cuda_probe_test)
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DSCHWARM_CUDA=ON -DSCHWARM_CUDA_ARCHS=90a -DSCHWARM_BENCH=ON \
       -DSCHWARM_LINK_SHARED=ON >/dev/null
@@ -42,6 +39,9 @@ ldd "$dist"/bin/* 2>/dev/null | awk '/=> \// {print $3}' | sort -u | while read 
   esac
 done
 strip "$dist"/lib/libschwarm.so* 2>/dev/null || true
+# The test binaries find tests/data and models/ through the checkout's absolute path, compiled in:
+# recorded here so that tools/gpu-check.sh can link it to the tree's copy on the GPU machine.
+echo "$root" > "$dist/source_dir"
 
 mkdir -p "$stash"
 for f in "${big[@]}"; do

@@ -78,11 +78,12 @@ void CudaBackend::download(const float* dev, std::span<float> host) {
   SCHWARM_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
-namespace {
-void need_type(TensorType t, const char* op) {
+void require_weight_type(TensorType t, const char* op) {
   check(k::weight_type_supported(t), op,
         std::string("weight type ") + std::string(tensor_type_name(t)) + " is not supported by the CUDA backend");
 }
+
+namespace {
 std::vector<float> dequantized(const TensorView& w) {
   std::vector<float> f(static_cast<size_t>(w.numel()));
   type_traits(w.type).dequantize(w.data.data(), f.data(), w.numel());
@@ -92,7 +93,7 @@ std::vector<float> dequantized(const TensorView& w) {
 
 void CudaBackend::embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) {
   const Dims2 d = check_embed(table, ids, y);
-  need_type(table.type, "embed");
+  require_weight_type(table.type, "embed");
   begin_op();
   const void* w = weights_.bytes(table);
   const int32_t* dids = upload(ids, "token ids");

@@ -79,6 +79,10 @@ class CudaBackend final : public Backend {
   std::vector<float> staging_;  // host gather buffer for upload_pages
 };
 
+// Throws Error("OP: weight type T is not supported by the CUDA backend") for a type the kernels
+// cannot decode.
+void require_weight_type(TensorType t, const char* op);
+
 // nullptr when no CUDA device is present; throws Error for a device index that does not exist or
 // a GPU older than the kernels' minimum (compute capability 8.0).
 std::unique_ptr<Backend> make_backend(int device);

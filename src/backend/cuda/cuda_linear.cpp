@@ -23,8 +23,7 @@ constexpr int64_t kDequantChunkElems = int64_t{16} << 20;
 }  // namespace
 
 void CudaBackend::matmul_dev(const TensorView& w, int64_t rows, int64_t cols, const float* x, int64_t n, float* y) {
-  check(k::weight_type_supported(w.type), "matmul",
-        std::string("weight type ") + std::string(tensor_type_name(w.type)) + " is not supported by the CUDA backend");
+  require_weight_type(w.type, "matmul");
   const auto* wd = static_cast<const uint8_t*>(weights_.bytes(w));
   if (quantized_activations() && quant::act_q8k_applies(w.type, cols)) {  // quant/act_q8k.h
     float* xhat = arena_.alloc<float>(n * cols, "activations rounded to 8 bits");
