@@ -162,13 +162,21 @@ void register_all() {
             ->Apply(timing)
             ->Arg(1)->Arg(2)->Arg(4)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
         // The same in the quantized-activations mode, for the K-quants: the integer kernels.
-        if (isa == cpu::Isa::Avx512Vnni && quant::act_q8k_applies(t, s.cols))
+        if (isa == cpu::Isa::Avx512Vnni && quant::act_q8k_applies(t, s.cols)) {
           benchmark::RegisterBenchmark((name + "_q8act").c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows,
                                        s.cols, true)
               ->Apply(timing)
-              ->Arg(1)->Arg(2)->Arg(4)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
+              ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
+          // The previous prefill path of this mode (gemv_q8 8 tokens at a time), where gemm_q8 replaced it.
+          if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa); peer != cpu::kernel_table(isa))
+            benchmark::RegisterBenchmark((name + "_q8act_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, true)
+                ->Apply(timing)
+                ->Arg(8)->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
+        }
         // The previous gemv kernels of this ISA, where it has newer ones: decode only.
-        if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa); peer != cpu::kernel_table(isa))
+        // (avx512vnni's peer differs only in the quantized-activations mode: above.)
+        if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa);
+            peer != cpu::kernel_table(isa) && isa != cpu::Isa::Avx512Vnni)
           benchmark::RegisterBenchmark((name + "_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, false)
               ->Apply(timing)
               ->Arg(1)->Arg(2)->Arg(4)->Unit(benchmark::kMicrosecond);

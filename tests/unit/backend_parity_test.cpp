@@ -65,11 +65,12 @@ std::vector<NamedFactory> backends() {
     if (const cpu::KernelTable* k = cpu::kernel_table(isa))
       b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_q8act",
                    [k] { return std::make_unique<CpuBackend>(4, k); }, true});
-  // The previous gemv kernels (the bench's peer) stay held to ref while they are kept.
-  for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512})
+  // The previous gemv kernels (the bench's peer) stay held to ref while they are kept; avx512vnni's
+  // peer differs only in the quantized-activations mode (prefill by gemv_q8 instead of gemm_q8).
+  for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Avx512Vnni})
     if (const cpu::KernelTable* k = cpu::peer_gemv_table(isa); k && k != cpu::kernel_table(isa))
-      b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_peer",
-                   [k] { return std::make_unique<CpuBackend>(4, k); }});
+      b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_peer" + (isa == cpu::Isa::Avx512Vnni ? "_q8act" : ""),
+                   [k] { return std::make_unique<CpuBackend>(4, k); }, isa == cpu::Isa::Avx512Vnni});
   b.push_back({"cuda", [] { return make_cuda_backend(); }});
   b.push_back({"cuda_q8act", [] { return make_cuda_backend(); }, true});
   return b;
@@ -269,7 +270,7 @@ TEST_P(Parity, Rope) {
 
 TEST_P(Parity, Ffn) {
   for (TensorType t : kWeightTypes)
-    for (int64_t n : {1, 7}) {
+    for (int64_t n : {1, 7, 20}) {  // 20: past cpu::kGemmQ8MinTokens (the integer GEMM)
       const int64_t hidden = 256, inter = 512;
       OwnedWeight g = weight(t, {inter, hidden}), u = weight(t, {inter, hidden}), d = weight(t, {hidden, inter});
       const FfnWeights w{g.view, u.view, d.view};
@@ -341,7 +342,9 @@ TEST_P(Parity, Moe) {
         const FfnWeights f{own[1 + 3 * e].view, own[2 + 3 * e].view, own[3 + 3 * e].view};
         (e < mc.spec.n_experts ? w.experts : w.shared).push_back(f);
       }
-      for (int64_t n : {1, 9}) {
+      for (int64_t n : {1, 9, 40}) {
+        // 40: shared experts (and some routed) past cpu::kGemmQ8MinTokens, for the integer GEMM's types.
+        if (n == 40 && t != TensorType::Q4_K && t != TensorType::Q8_0) continue;
         const auto x = grid(static_cast<size_t>(n * hidden));
         auto a = poisoned(x.size()), b = a;
         ref_->moe(w, mc.spec, x, n, b);

@@ -23,6 +23,9 @@ namespace {
 bool use_gemv(const cpu::KernelTable& k, TensorType type, int64_t n) {
   return n <= cpu::kGemvMaxTokens && k.has_gemv(type);
 }
+bool use_gemm_q8(const cpu::KernelTable& k, TensorType type, int64_t n) {
+  return n >= cpu::kGemmQ8MinTokens && k.gemm_q8 && k.has_gemm_q8(type);
+}
 }  // namespace
 
 int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) const {
@@ -32,6 +35,10 @@ int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) 
     const size_t rb = row_bytes(w, cols);
     return std::clamp<int64_t>(static_cast<int64_t>(16384 / std::max<size_t>(rb, 1)), 1, 256);
   }
+  // The integer GEMM packs 16 rows at a time (32 per pass): items of 16 to 64 rows, about 64 KiB
+  // of 8-bit panel.
+  if (quantized_activations() && quant::act_q8k_applies(w.type, cols) && use_gemm_q8(k_, w.type, n))
+    return std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 16, 64) / 16 * 16;
   // A panel of up to 64 rows and 256 KiB of f32 (L2, beside a block of activations), a multiple
   // of the micro-kernel's 4 rows.
   return std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 4, 64) / 4 * 4;
@@ -57,7 +64,10 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
                              float* y, int64_t ldy) const {
   const size_t rbytes = row_bytes(w, cols);
   const uint8_t* src = w.data.data() + static_cast<size_t>(r0) * rbytes;
-  if (in.q) {  // the integer kernels, 8 tokens at a time over the item's rows (the rest by <= 4)
+  if (in.q) {
+    // Many tokens: the integer GEMM (rows repacked once); else the integer gemv kernels, 8 tokens
+    // at a time over the item's rows (the rest by <= 4).
+    if (use_gemm_q8(k_, w.type, n) && k_.gemm_q8(w.type, src, rbytes, nr, cols, in.q->view(0, n), y, ldy)) return;
     for (int64_t t0 = 0; t0 < n;) {
       const int64_t nt = n - t0 >= 8 ? 8 : std::min(cpu::kGemvMaxTokens, n - t0);
       k_.gemv_q8(w.type, src, rbytes, nr, cols, in.q->view(t0, nt), y + t0 * ldy, ldy);

@@ -78,12 +78,12 @@ void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1
     if (k4_order) tmp.resize(static_cast<size_t>(cols));
     quant::quantize_act_q8k(x + t * cols, cols, k4_order ? tmp.data() : q,
                             out.d.data() + t * (cols / quant::kActBlock), out.bsum.data() + t * (cols / 16));
-    if (!k4_order) continue;
     const int16_t* bs = out.bsum.data() + t * (cols / 16);
     const float* d = out.d.data() + t * (cols / quant::kActBlock);
     float* ds = out.dsum32.data() + t * (cols / 32);
     for (int64_t j = 0; j < cols / 32; ++j)
       ds[j] = d[j / 8] * static_cast<float>(bs[2 * j] + bs[2 * j + 1]);
+    if (!k4_order) continue;
     static constexpr int kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
     for (int64_t b = 0; b < cols; b += quant::kActBlock)
       for (int s = 0; s < 8; ++s) std::copy_n(tmp.data() + b + 32 * kOrder[s], 32, q + b + 32 * s);
@@ -113,6 +113,7 @@ const KernelTable* kernel_table(Isa isa) {
 
 const KernelTable* peer_gemv_table(Isa isa) {
   if (isa == Isa::Avx512) return cpu_runs(isa) ? avx512_peer_kernel_table() : nullptr;
+  if (isa == Isa::Avx512Vnni) return cpu_runs(isa) ? avx512_vnni_peer_kernel_table() : nullptr;
   return kernel_table(isa);
 }
 

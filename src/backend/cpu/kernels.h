@@ -31,13 +31,14 @@ enum class Isa { Scalar, Avx2, Avx512, Avx512Vnni };
 const char* isa_name(Isa isa);
 
 constexpr int64_t kGemvMaxTokens = 4;
+constexpr int64_t kGemmQ8MinTokens = 12;
 
 // n rows of activations quantized by quant::quantize_act_q8k, laid out for one weight type's
 // integer kernel (prepare_q8_acts): q [n, cols] (for Q4_K / Q5_K each 256-block's 32-element
 // sub-blocks in the order 0 2 1 3 4 6 5 7, else in element order), d [n, cols / 256],
-// bsum [n, cols / 16] (Σ q over 16 elements, in element order), and for Q4_K / Q5_K
-// dsum32 [n, cols / 32] (d of the block × Σ q over 32 elements, in element order: what a
-// sub-block's min multiplies, precomputed once per call instead of per weight row).
+// bsum [n, cols / 16] (Σ q over 16 elements, in element order), and dsum32 [n, cols / 32]
+// (d of the block × Σ q over 32 elements, in element order: what a sub-block's min or offset
+// multiplies, precomputed once per call instead of per weight row).
 struct QActsView {  // rows t0 .. t0 + n of a QActs
   const int8_t* q;
   const float* d;
@@ -82,6 +83,12 @@ struct KernelTable {
   bool (*has_gemv_q8)(TensorType type) = nullptr;
   bool (*gemv_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActsView& a,
                   float* y, int64_t ldy) = nullptr;
+  // Integer GEMM for the same mode, for many tokens (nullptr where none): whether there is one for
+  // `type`, and y[t * ldy + r] = Σ_k W[r, k] · x̂[t, k] for r < nr, t < a.n (any counts); weight
+  // rows are repacked once per call, so it pays from about kGemmQ8MinTokens tokens on.
+  bool (*has_gemm_q8)(TensorType type) = nullptr;
+  bool (*gemm_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActsView& a,
+                  float* y, int64_t ldy) = nullptr;
 };
 
 // The table for `isa`, or nullptr when this build or this CPU cannot run it.
@@ -100,5 +107,8 @@ const KernelTable* avx2_kernel_table();
 const KernelTable* avx512_kernel_table();
 const KernelTable* avx512_peer_kernel_table();
 const KernelTable* avx512_vnni_kernel_table();
+const KernelTable* avx512_vnni_peer_kernel_table();  // avx512vnni without gemm_q8
+// Sets gemm_q8 (kernels_vnni_panel.cpp).
+void add_vnni_panel_gemm(KernelTable& k);
 
 }  // namespace schwarm::cpu

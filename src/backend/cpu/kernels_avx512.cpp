@@ -11,17 +11,7 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,fma,f16c"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,fma,f16c")
-// GCC 12 reports its own AVX-512 intrinsics' undefined pass-through operands (a known false
-// positive when they are compiled under a target pragma).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
 #include "backend/cpu/kernels_simd.h"
 
 namespace schwarm::cpu {

@@ -9,21 +9,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backend/cpu/k4_scales.h"
 #include "backend/cpu/kernels.h"
 #include "quant/block_io.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c"))), \
-                             apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,fma,f16c")
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#define SCHWARM_TARGET_AVX512VNNI
+#include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
 
 namespace schwarm::cpu {
 namespace {
@@ -34,20 +27,6 @@ namespace {
 constexpr size_t kAhead = 2048;
 inline void prefetch_block(const uint8_t* blk, size_t bytes) {
   for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(blk + kAhead + o);
-}
-
-// quant::unpack_k4_scales four at a time in 32-bit words (byte j of a word = sub-block j or
-// j + 4): the 8 scales and the 8 mins, each as 8 bytes of a 64-bit word in sub-block order.
-inline void unpack_k4_scales_u64(const uint8_t* s, uint64_t& sc8, uint64_t& mn8) {
-  uint32_t a, b, c;
-  std::memcpy(&a, s, 4);
-  std::memcpy(&b, s + 4, 4);
-  std::memcpy(&c, s + 8, 4);
-  const uint32_t sc_lo = a & 0x3F3F3F3F, mn_lo = b & 0x3F3F3F3F;
-  const uint32_t sc_hi = (c & 0x0F0F0F0F) | (((a >> 6) & 0x03030303) << 4);
-  const uint32_t mn_hi = ((c >> 4) & 0x0F0F0F0F) | (((b >> 6) & 0x03030303) << 4);
-  sc8 = sc_lo | (static_cast<uint64_t>(sc_hi) << 32);
-  mn8 = mn_lo | (static_cast<uint64_t>(mn_hi) << 32);
 }
 
 // The shared inner step: 128 weights as two registers of bytes (lo, hi) with their scale lanes,
@@ -259,6 +238,19 @@ const KernelTable* avx512_vnni_kernel_table() {
     k.isa = Isa::Avx512Vnni;
     k.has_gemv_q8 = has_gemv_q8;
     k.gemv_q8 = gemv_q8;
+    add_vnni_panel_gemm(k);
+    return k;
+  }();
+  return &t;
+}
+
+// The previous prefill path of the quantized-activations mode (gemv_q8 8 tokens at a time): the
+// peer of bench/matmul_bench's ratios and a second implementation for the parity test.
+const KernelTable* avx512_vnni_peer_kernel_table() {
+  static const KernelTable t = [] {
+    KernelTable k = *avx512_vnni_kernel_table();
+    k.has_gemm_q8 = nullptr;
+    k.gemm_q8 = nullptr;
     return k;
   }();
   return &t;
@@ -270,5 +262,6 @@ const KernelTable* avx512_vnni_kernel_table() {
 #else
 namespace schwarm::cpu {
 const KernelTable* avx512_vnni_kernel_table() { return nullptr; }
+const KernelTable* avx512_vnni_peer_kernel_table() { return nullptr; }
 }  // namespace schwarm::cpu
 #endif
