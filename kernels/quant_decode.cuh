@@ -266,7 +266,7 @@ SCHWARM_HD inline void decode_chunk32(TensorType t, const uint8_t* row, int64_t 
 }
 
 // ---- quantized-activations rounding (quant/act_q8k.h) -----------------------------------------
-// Per block of 256 activations: amax = max |x|; a NaN/inf in the block poisons it (x̂ = NaN); a zero
+// Per block of 256 activations (a row's last block may be shorter): amax = max |x|; a NaN/inf in the block poisons it (x̂ = NaN); a zero
 // block gives 0; otherwise x̂ = (amax / 127) * q, q = round-half-even(x * (127 / amax)) in [-127, 127].
 // Split so a kernel can reduce amax and "all finite" over a thread block, then map each element.
 
@@ -293,17 +293,18 @@ SCHWARM_HD inline float act_q8k_round_trip_element(float v, float amax, bool blo
   return mul_rn(div_rn(amax, 127.0f), static_cast<float>(q));
 }
 
-// One block of 256 activations, sequentially (the host-side reference of the device kernel's
-// pieces; the test holds it to quant::round_trip_act_q8k). xhat may alias x.
-SCHWARM_HD inline void act_q8k_round_trip_block(const float* x, float* xhat) {
+// One block of `len` activations (256, or fewer for a row's last block), sequentially (the
+// host-side reference of the device kernel's pieces; the test holds it to
+// quant::round_trip_act_q8k). xhat may alias x.
+SCHWARM_HD inline void act_q8k_round_trip_block(const float* x, float* xhat, int64_t len = kActQ8kBlock) {
   float amax = 0.0f;
   bool finite = true;
-  for (int64_t i = 0; i < kActQ8kBlock; ++i) {
+  for (int64_t i = 0; i < len; ++i) {
     const float a = abs_bits(x[i]);
     amax = amax < a ? a : amax;  // std::max(amax, a)
     finite = finite && is_finite_bits(x[i]);
   }
-  for (int64_t i = 0; i < kActQ8kBlock; ++i) xhat[i] = act_q8k_round_trip_element(x[i], amax, finite);
+  for (int64_t i = 0; i < len; ++i) xhat[i] = act_q8k_round_trip_element(x[i], amax, finite);
 }
 
 }  // namespace schwarm::cuda

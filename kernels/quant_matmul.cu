@@ -221,19 +221,23 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // ---- quantized-activations rounding -----------------------------------------------------------
-// One thread block per 256-activation block (grid-stride): amax by warp shuffles and shared memory
-// (max is exact in any order), "all finite" by __syncthreads_and, then each thread maps its own
-// element with quant_decode.cuh's act_q8k_round_trip_element. Each thread reads only the element it
-// writes, and reads it first, so xhat may alias x (hence no __restrict__).
+// One thread block per 256-activation block (grid-stride; a row's last block may be shorter, its
+// spare threads count as |x| = 0, finite): amax by warp shuffles and shared memory (max is exact
+// in any order), "all finite" by __syncthreads_and, then each thread maps its own element with
+// quant_decode.cuh's act_q8k_round_trip_element. Each thread reads only the element it writes,
+// and reads it first, so xhat may alias x (hence no __restrict__).
 
 static_assert(kThreads == kActQ8kBlock, "one thread per activation of a block");
 
-__global__ void __launch_bounds__(kThreads) act_q8k_kernel(const float* x, int64_t n_blocks, float* xhat) {
+__global__ void __launch_bounds__(kThreads) act_q8k_kernel(const float* x, int64_t n_rows, int64_t cols, float* xhat) {
   __shared__ float warp_amax[kWarps];
   const int lane = static_cast<int>(threadIdx.x % 32), warp = static_cast<int>(threadIdx.x / 32);
-  for (int64_t b = blockIdx.x; b < n_blocks; b += gridDim.x) {
-    const int64_t i = b * kActQ8kBlock + threadIdx.x;
-    const float v = x[i];
+  const int64_t per_row = (cols + kActQ8kBlock - 1) / kActQ8kBlock;
+  for (int64_t b = blockIdx.x; b < n_rows * per_row; b += gridDim.x) {
+    const int64_t row = b / per_row, c = (b % per_row) * kActQ8kBlock + threadIdx.x;
+    const bool mine = c < cols;
+    const int64_t i = row * cols + c;
+    const float v = mine ? x[i] : 0.0f;
     float a = abs_bits(v);
     for (int offset = 16; offset > 0; offset >>= 1) a = fmaxf(a, __shfl_xor_sync(kFullMask, a, offset));
     if (lane == 0) warp_amax[warp] = a;
@@ -244,7 +248,7 @@ __global__ void __launch_bounds__(kThreads) act_q8k_kernel(const float* x, int64
     SCHWARM_UNROLL
     for (int k = 1; k < kWarps; ++k) amax = fmaxf(amax, warp_amax[k]);
     __syncthreads();  // all have read warp_amax before the next block's writes
-    xhat[i] = act_q8k_round_trip_element(v, amax, finite);
+    if (mine) xhat[i] = act_q8k_round_trip_element(v, amax, finite);
   }
 }
 
@@ -300,11 +304,11 @@ void gemm_f32(const float* w, int64_t rows, int64_t cols, const float* x, int64_
 
 void round_trip_act_q8k(const float* x, int64_t n_rows, int64_t cols, float* xhat, cudaStream_t s) {
   check_nonnegative("round_trip_act_q8k", "rows", n_rows);
-  if (cols < 0 || cols % kActQ8kBlock != 0)
-    throw Error("round_trip_act_q8k: " + std::to_string(cols) + " columns are not whole blocks of 256");
-  const int64_t n_blocks = n_rows * (cols / kActQ8kBlock);
+  if (cols < 0 || cols % 32 != 0)
+    throw Error("round_trip_act_q8k: " + std::to_string(cols) + " columns are not whole blocks of 32");
+  const int64_t n_blocks = n_rows * ((cols + kActQ8kBlock - 1) / kActQ8kBlock);
   if (n_blocks == 0) return;
-  act_q8k_kernel<<<blocks_for(n_blocks, 1), kThreads, 0, s>>>(x, n_blocks, xhat);
+  act_q8k_kernel<<<blocks_for(n_blocks, 1), kThreads, 0, s>>>(x, n_rows, cols, xhat);
   SCHWARM_CUDA_CHECK_LAUNCH("round_trip_act_q8k");
 }
 

@@ -38,8 +38,8 @@ void gemm_f32(const float* w, int64_t rows, int64_t cols, const float* x, int64_
               cudaStream_t s);
 
 // The quantized-activations mode's rounding x -> x̂ (quant/act_q8k.h round_trip_act_q8k), for
-// n_rows rows of cols activations (cols % 256 == 0), bit-identical to the host routine. xhat may
-// alias x.
+// n_rows rows of cols activations (cols % 32 == 0; a row's last block may be shorter than 256),
+// bit-identical to the host routine. xhat may alias x.
 void round_trip_act_q8k(const float* x, int64_t n_rows, int64_t cols, float* xhat, cudaStream_t s);
 
 }  // namespace schwarm::cuda::k

@@ -60,8 +60,9 @@ typedef struct schwarm_model_params {
   /* Optional load progress (bytes done, bytes total), called on the loading thread. */
   void (*progress)(uint64_t done, uint64_t total, void *user_data);
   void *progress_user_data;
-  /* Nonzero: matmuls by Q4_K/Q5_K/Q6_K/Q8_0 weights take the activations unrounded (LoadOptions::
-     quantize_activations = false); 0 (default): rounded to 8 bits per 256, as llama.cpp does. */
+  /* Nonzero: matmuls by Q4_K/Q5_K/Q6_K/Q8_0/Q4_0/Q5_0 weights take the activations unrounded
+     (LoadOptions::quantize_activations = false); 0 (default): rounded to 8 bits per 256, as
+     llama.cpp does. */
   int32_t exact_activations;
 } schwarm_model_params;
 

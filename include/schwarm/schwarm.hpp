@@ -54,10 +54,10 @@ struct LoadOptions {
   // KV cache positions of each Session (the conversation's length limit, prompt and generated
   // tokens together) and of each request of a Batch. 0: min(the model's trained context, 4096).
   int64_t context_size = 0;
-  // Matmuls by K-quant weights (Q4_K, Q5_K, Q6_K) take their input rounded to 8 bits per block of
-  // 256, as llama.cpp does, so the cpu backend can use integer dot products (about 2x faster
-  // decode); false: the activations as they are (the logits then match a float reference to
-  // ~1e-5; other weight types are never affected).
+  // Matmuls by K-quant weights (Q4_K, Q5_K, Q6_K) and Q8_0, Q4_0, Q5_0 take their input rounded to
+  // 8 bits per block of 256, as llama.cpp does, so the cpu backend can use integer dot products
+  // (about 2x faster decode and prefill); false: the activations as they are (the logits then
+  // match a float reference to ~1e-5; other weight types are never affected).
   bool quantize_activations = true;
   LoadProgressFn on_progress;  // optional, called on the loading thread
 };

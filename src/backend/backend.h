@@ -138,8 +138,9 @@ class Backend {
   virtual std::string name() const = 0;
 
   // The quantized-activations mode (quant/act_q8k.h): when on, matmul, ffn and moe multiply each
-  // K-quant (Q4_K, Q5_K, Q6_K) weight with its input rounded to 8 bits per block of 256, as
-  // llama.cpp does, which lets the cpu backend use integer dot products (VNNI). Off by default:
+  // K-quant (Q4_K, Q5_K, Q6_K), Q8_0, Q4_0 and Q5_0 weight with its input rounded to 8 bits per
+  // block of 256 (quant::act_q8k_applies), as llama.cpp does, which lets the cpu backend use
+  // integer dot products (VNNI). Off by default:
   // every backend then computes with the activations as they are. Backends agree with each other
   // in either mode (parity suite).
   void set_quantized_activations(bool on) { quantized_activations_ = on; }

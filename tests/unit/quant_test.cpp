@@ -452,25 +452,28 @@ TEST(QuantActQ8K, WithinHalfAStepAndConsistent) {
   const uint32_t seed = std::random_device{}();
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  const int64_t cols = 4 * 256;
-  std::vector<float> x(cols), w(cols), xhat(cols);
-  std::vector<int8_t> q(cols);
-  std::vector<float> d(cols / 256);
-  std::vector<int16_t> bs(cols / 16);
   for (int rep = 0; rep < 50; ++rep) {
-    for (int64_t b = 0; b < cols / 256; ++b) {
+    // Whole blocks, or a last block shorter than 256 (rows of the 32-block types, e.g. 1408).
+    const int64_t cols = rep % 2 == 0 ? 4 * 256 : 3 * 256 + 32 * static_cast<int64_t>(1 + rng() % 7);
+    const int64_t nb = quant::act_q8k_blocks(cols);
+    std::vector<float> x(cols), w(cols), xhat(cols);
+    std::vector<int8_t> q(cols);
+    std::vector<float> d(nb);
+    std::vector<int16_t> bs(cols / 16);
+    for (int64_t b = 0; b < nb; ++b) {
       const float scale = std::ldexp(1.0f, static_cast<int>(rng() % 40) - 20);
-      for (int64_t i = 0; i < 256; ++i) x[b * 256 + i] = nd(rng) * scale;
+      for (int64_t i = b * 256; i < std::min(cols, (b + 1) * 256); ++i) x[i] = nd(rng) * scale;
     }
     for (float& v : w) v = nd(rng);
     quant::quantize_act_q8k(x.data(), cols, q.data(), d.data(), bs.data());
     quant::round_trip_act_q8k(x.data(), cols, xhat.data());
     double moved = 0, bound = 0;
-    for (int64_t b = 0; b < cols / 256; ++b) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t end = std::min(cols, (b + 1) * 256);
       float amax = 0;
       int qmax = 0;
       double wabs = 0;
-      for (int64_t i = b * 256; i < (b + 1) * 256; ++i) {
+      for (int64_t i = b * 256; i < end; ++i) {
         amax = std::max(amax, std::fabs(x[i]));
         qmax = std::max(qmax, std::abs(int{q[i]}));
         ASSERT_LE(std::abs(int{q[i]}), 127);
@@ -482,7 +485,7 @@ TEST(QuantActQ8K, WithinHalfAStepAndConsistent) {
       EXPECT_EQ(qmax, 127) << "block " << b << ", seed " << seed;
       EXPECT_FLOAT_EQ(d[b], amax / 127.0f);
       bound += 0.5 * d[b] * (1 + 1e-5) * wabs;
-      for (int64_t j = 0; j < 16; ++j) {
+      for (int64_t j = 0; j < (end - b * 256) / 16; ++j) {
         int sum = 0;
         for (int64_t i = 0; i < 16; ++i) sum += q[b * 256 + 16 * j + i];
         EXPECT_EQ(bs[b * 16 + j], sum);
@@ -507,9 +510,10 @@ TEST(QuantActQ8K, ZeroAndNonFiniteBlocks) {
   EXPECT_EQ(xhat[0], 0.0f);
   EXPECT_TRUE(std::isnan(xhat[300]));
   EXPECT_TRUE(quant::act_q8k_applies(TensorType::Q4_K, 256) && quant::act_q8k_applies(TensorType::Q6_K, 512));
-  EXPECT_TRUE(quant::act_q8k_applies(TensorType::Q8_0, 2048));
-  EXPECT_FALSE(quant::act_q8k_applies(TensorType::Q8_0, 1408) || quant::act_q8k_applies(TensorType::F32, 256) ||
-               quant::act_q8k_applies(TensorType::Q4_0, 256));
+  EXPECT_TRUE(quant::act_q8k_applies(TensorType::Q8_0, 2048) && quant::act_q8k_applies(TensorType::Q8_0, 1408) &&
+              quant::act_q8k_applies(TensorType::Q5_0, 1408) && quant::act_q8k_applies(TensorType::Q4_0, 96));
+  EXPECT_FALSE(quant::act_q8k_applies(TensorType::F32, 256) || quant::act_q8k_applies(TensorType::Q5_1, 256) ||
+               quant::act_q8k_applies(TensorType::BF16, 256) || quant::act_q8k_applies(TensorType::Q8_0, 48));
 }
 
 // A block whose amax is so small that 127 / amax overflows to inf: zeros stay 0 (not a NaN cast to

@@ -26,6 +26,10 @@ bool use_gemv(const cpu::KernelTable& k, TensorType type, int64_t n) {
 bool use_gemm_q8(const cpu::KernelTable& k, TensorType type, int64_t n) {
   return n >= cpu::kGemmQ8MinTokens && k.gemm_q8 && k.has_gemm_q8(type);
 }
+// The integer gemv kernels take rows of whole 256-blocks.
+bool use_gemv_q8(const cpu::KernelTable& k, TensorType type, int64_t cols) {
+  return k.gemv_q8 && k.has_gemv_q8(type) && cols % 256 == 0;
+}
 }  // namespace
 
 int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) const {
@@ -48,9 +52,9 @@ CpuBackend::Input CpuBackend::prepare_input(TensorType type, const float* x, int
                                             InputScratch& s) {
   if (!quantized_activations() || !quant::act_q8k_applies(type, cols)) return {x, nullptr};
   // Rows in parallel where there are many (prefill; from inside a pool task this runs serially).
-  if (k_.gemv_q8 && k_.has_gemv_q8(type)) {
+  if (use_gemm_q8(k_, type, n) || use_gemv_q8(k_, type, cols)) {  // matmul_rows' integer kernels
     cpu::size_q8_acts(n, cols, s.q);
-    pool_.parallel_for(n, 8, [&](int64_t t0, int64_t t1) { cpu::prepare_q8_act_rows(type, x, t0, t1, s.q); });
+    pool_.parallel_for(n, 8, [&](int64_t t0, int64_t t1) { cpu::prepare_q8_act_rows(type, x, t0, t1, s.q, k_.quantize_act); });
     return {x, &s.q};
   }
   s.xhat.resize(static_cast<size_t>(n * cols));
@@ -67,7 +71,10 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
   if (in.q) {
     // Many tokens: the integer GEMM (rows repacked once); else the integer gemv kernels, 8 tokens
     // at a time over the item's rows (the rest by <= 4).
-    if (use_gemm_q8(k_, w.type, n) && k_.gemm_q8(w.type, src, rbytes, nr, cols, in.q->view(0, n), y, ldy)) return;
+    if (use_gemm_q8(k_, w.type, n)) {
+      k_.gemm_q8(w.type, src, rbytes, nr, cols, in.q->view(0, n), y, ldy);
+      return;
+    }
     for (int64_t t0 = 0; t0 < n;) {
       const int64_t nt = n - t0 >= 8 ? 8 : std::min(cpu::kGemvMaxTokens, n - t0);
       k_.gemv_q8(w.type, src, rbytes, nr, cols, in.q->view(t0, nt), y + t0 * ldy, ldy);

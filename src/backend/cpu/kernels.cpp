@@ -59,27 +59,29 @@ void size_q8_acts(int64_t n, int64_t cols, QActs& out) {
   out.n = n;
   out.cols = cols;
   out.q.resize(static_cast<size_t>(n * cols));
-  out.d.resize(static_cast<size_t>(n * cols / quant::kActBlock));
+  out.d.resize(static_cast<size_t>(n * quant::act_q8k_blocks(cols)));
   out.bsum.resize(static_cast<size_t>(n * cols / 16));
   out.dsum32.resize(static_cast<size_t>(n * cols / 32));
 }
 
-void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out) {
+void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out, ActQuantizeFn quantize) {
   size_q8_acts(n, cols, out);
-  prepare_q8_act_rows(type, x, 0, n, out);
+  prepare_q8_act_rows(type, x, 0, n, out, quantize);
 }
 
-void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out) {
+void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out,
+                         ActQuantizeFn quantize) {
+  if (!quantize) quantize = quant::quantize_act_q8k;
   const int64_t cols = out.cols;
   const bool k4_order = type == TensorType::Q4_K || type == TensorType::Q5_K;
   thread_local std::vector<int8_t> tmp;
   for (int64_t t = t0; t < t1; ++t) {
     int8_t* q = out.q.data() + t * cols;
     if (k4_order) tmp.resize(static_cast<size_t>(cols));
-    quant::quantize_act_q8k(x + t * cols, cols, k4_order ? tmp.data() : q,
-                            out.d.data() + t * (cols / quant::kActBlock), out.bsum.data() + t * (cols / 16));
+    quantize(x + t * cols, cols, k4_order ? tmp.data() : q, out.d.data() + t * quant::act_q8k_blocks(cols),
+             out.bsum.data() + t * (cols / 16));
     const int16_t* bs = out.bsum.data() + t * (cols / 16);
-    const float* d = out.d.data() + t * (cols / quant::kActBlock);
+    const float* d = out.d.data() + t * quant::act_q8k_blocks(cols);
     float* ds = out.dsum32.data() + t * (cols / 32);
     for (int64_t j = 0; j < cols / 32; ++j)
       ds[j] = d[j / 8] * static_cast<float>(bs[2 * j] + bs[2 * j + 1]);

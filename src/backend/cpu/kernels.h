@@ -35,7 +35,7 @@ constexpr int64_t kGemmQ8MinTokens = 12;
 
 // n rows of activations quantized by quant::quantize_act_q8k, laid out for one weight type's
 // integer kernel (prepare_q8_acts): q [n, cols] (for Q4_K / Q5_K each 256-block's 32-element
-// sub-blocks in the order 0 2 1 3 4 6 5 7, else in element order), d [n, cols / 256],
+// sub-blocks in the order 0 2 1 3 4 6 5 7, else in element order), d [n, cols / 256 rounded up],
 // bsum [n, cols / 16] (Σ q over 16 elements, in element order), and dsum32 [n, cols / 32]
 // (d of the block × Σ q over 32 elements, in element order: what a sub-block's min or offset
 // multiplies, precomputed once per call instead of per weight row).
@@ -53,16 +53,25 @@ struct QActs {
   std::vector<int16_t> bsum;
   std::vector<float> dsum32;
   QActsView view(int64_t t0, int64_t nt) const {
-    return {q.data() + t0 * cols, d.data() + t0 * (cols / 256), bsum.data() + t0 * (cols / 16),
+    return {q.data() + t0 * cols, d.data() + t0 * ((cols + 255) / 256), bsum.data() + t0 * (cols / 16),
             dsum32.data() + t0 * (cols / 32), nt};
   }
 };
-// Quantizes rows x[t * cols ...] (t < n; cols a multiple of 256) for weights of `type`.
-void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out);
+// quant::quantize_act_q8k's signature; act_quantizer_avx512() is the AVX-512 version (bit-exact;
+// nullptr where not compiled in), which the avx512vnni table uses.
+using ActQuantizeFn = void (*)(const float* x, int64_t cols, int8_t* q, float* d, int16_t* bsum16);
+ActQuantizeFn act_quantizer_avx512();
+
+// Quantizes rows x[t * cols ...] (t < n; cols a multiple of 32, of 256 for the K-quants) for
+// weights of `type`.
+void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out,
+                     ActQuantizeFn quantize = nullptr);
 // The same in parts (threads may fill disjoint row ranges): size `out` for n rows, then fill
 // rows [t0, t1) from x (row t at x + t * cols).
 void size_q8_acts(int64_t n, int64_t cols, QActs& out);
-void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out);
+// quantize: the row quantizer (nullptr: quant::quantize_act_q8k).
+void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out,
+                         ActQuantizeFn quantize = nullptr);
 
 struct KernelTable {
   Isa isa;
@@ -89,6 +98,8 @@ struct KernelTable {
   bool (*has_gemm_q8)(TensorType type) = nullptr;
   bool (*gemm_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActsView& a,
                   float* y, int64_t ldy) = nullptr;
+  // The activation quantizer of the integer kernels' inputs (nullptr: quant::quantize_act_q8k).
+  ActQuantizeFn quantize_act = nullptr;
 };
 
 // The table for `isa`, or nullptr when this build or this CPU cannot run it.

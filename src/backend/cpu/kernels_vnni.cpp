@@ -239,6 +239,7 @@ const KernelTable* avx512_vnni_kernel_table() {
     k.has_gemv_q8 = has_gemv_q8;
     k.gemv_q8 = gemv_q8;
     add_vnni_panel_gemm(k);
+    k.quantize_act = act_quantizer_avx512();
     return k;
   }();
   return &t;

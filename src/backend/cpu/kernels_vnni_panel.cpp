@@ -1,16 +1,18 @@
 // Prefill GEMM for the quantized-activations mode (AVX-512 VNNI): weights times many tokens'
 // 8-bit activations. A group of 16 weight rows is unpacked once per call into an 8-bit panel laid
 // out for vpdpbusd — for every 4 consecutive columns one 64-byte register holds the 16 rows' 4
-// values — with a float scale and offset per row and 32-column sub-block, so that
-// w = scale · u − offset (u in 0..255). The micro-kernel broadcasts 4 activation bytes of a token
-// and multiplies them with 16 rows in one instruction (64 multiply-adds; the gemv kernels of
+// values — with a float scale and offset per row and sub-block (32 columns; 16 for Q6_K), so
+// that w = scale · u − offset (u in 0..255). The micro-kernel broadcasts 4 activation bytes of a
+// token and multiplies them with 16 rows in one instruction (64 multiply-adds; the gemv kernels of
 // kernels_vnni.cpp need two instructions for as many, to apply integer sub-block scales), and
 // flushes each sub-block's 32-bit sums through its float scale; the offsets meet the
-// activations' per-sub-block sums (dsum32). Rows are packed once and reused by every token.
+// activations' per-sub-block sums. Rows are packed once and reused by every token.
 //   Q4_K: u = the 4-bit value, scale = d · sc, offset = dmin · m (sub-blocks in the activations'
 //         order 0 2 1 3 4 6 5 7, which is the order of low and high nibbles in 64-byte loads)
-//   Q8_0: u = q + 128, scale = d, offset = 128 · d (element order)
-// Compiled for that target by a pragma after every header is included (see kernels_avx512.cpp).
+//   Q6_K: u = the 6-bit value, scale = d · sc, offset = 32 · d · sc (16-column sub-blocks)
+//   Q8_0: u = q + 128, scale = d, offset = 128 · d;  Q5_0: u = q, offset 16 · d;  Q4_0: offset 8 · d
+// The 32-block types take rows of any whole number of 32s (the activations' last block of 256
+// is then shorter, quant/act_q8k.h). Compiled for that target by isa_target_push.h.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -30,8 +32,8 @@ namespace {
 
 constexpr int kGroup = 16;  // weight rows per panel: one register's 32-bit lanes
 
-// One group's panel: q [cols / 32 sub-blocks][8 column quads][16 rows][4 bytes]; scale and
-// offset [cols / 32][16 rows]. Sub-blocks in the activations' order for the weight type.
+// One group's panel: q [column quads][16 rows][4 bytes], in 64-column pairs (16 quads, the unit
+// of packing); scale and offset [sub-blocks][16 rows]. Sub-blocks in the activations' order.
 struct Panel {
   uint8_t* q;
   float* scale;
@@ -40,7 +42,7 @@ struct Panel {
 
 // Transposes a 16 x 16 matrix of 32-bit elements held as 16 rows: r[i] lane c -> r[c] lane i.
 inline void transpose16(__m512i (&r)[16]) {
-  __m512i t[16], u[16];
+  __m512i t[4], u[16];
   for (int g = 0; g < 4; ++g) {  // rows 4g .. 4g + 3
     const __m512i t0 = _mm512_unpacklo_epi32(r[4 * g], r[4 * g + 1]);
     const __m512i t1 = _mm512_unpackhi_epi32(r[4 * g], r[4 * g + 1]);
@@ -64,78 +66,127 @@ inline void transpose16(__m512i (&r)[16]) {
   }
 }
 
-// Writes one 256-column block of a group: v[j][i] = row i's bytes of sub-blocks 2j, 2j + 1
-// (32 each, in panel order); rows past `rows` are zero.
-inline void store_block(__m512i (&v)[16], uint8_t* dst) {
+// Packs 64-column pair `pair` of the group: unpack(row, pair) gives one row's 64 values u in
+// panel order; rows past `rows` are zero.
+template <class Unpack>
+inline void pack_pair(int64_t rows, int64_t pair, const Panel& p, Unpack&& unpack) {
+  __m512i v[kGroup];
+  for (int i = 0; i < kGroup; ++i) v[i] = i < rows ? unpack(i, pair) : _mm512_setzero_si512();
   transpose16(v);
+  uint8_t* dst = p.q + pair * 16 * 64;
   for (int c = 0; c < 16; ++c) _mm512_store_si512(dst + 64 * c, v[c]);
 }
 
-constexpr int kK4Order[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // panel slot -> Q4_K sub-block
-constexpr int kIdentity[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+constexpr int kK4Order[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // Q4_K panel slot -> sub-block
 
-void pack_q4k(const uint8_t* w, size_t rb, int64_t rows, int64_t nb, const Panel& p) {
+// Q4_K (rows of whole 256-blocks): pairs 4b + j = low nibbles of bytes 0-63, high, then of 64-127.
+void pack_q4k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = 0; b < cols / 256; ++b) {
     float* sc = p.scale + b * 8 * kGroup;
     float* of = p.offset + b * 8 * kGroup;
     for (int i = 0; i < kGroup; ++i) {
-      if (i >= rows) {
-        for (int s = 0; s < 8; ++s) sc[s * kGroup + i] = of[s * kGroup + i] = 0.0f;
-        continue;
+      uint64_t sc8 = 0, mn8 = 0;
+      float d = 0.0f, dmin = 0.0f;
+      if (i < rows) {
+        const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 144;
+        d = quant::load_fp16(blk);
+        dmin = quant::load_fp16(blk + 2);
+        unpack_k4_scales_u64(blk + 4, sc8, mn8);
       }
-      const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 144;
-      const float d = quant::load_fp16(blk), dmin = quant::load_fp16(blk + 2);
-      uint64_t sc8, mn8;
-      unpack_k4_scales_u64(blk + 4, sc8, mn8);
       for (int s = 0; s < 8; ++s) {
-        const int sub = kK4Order[s];
-        sc[s * kGroup + i] = d * static_cast<float>((sc8 >> (8 * sub)) & 0xFF);
-        of[s * kGroup + i] = dmin * static_cast<float>((mn8 >> (8 * sub)) & 0xFF);
+        sc[s * kGroup + i] = d * static_cast<float>((sc8 >> (8 * kK4Order[s])) & 0xFF);
+        of[s * kGroup + i] = dmin * static_cast<float>((mn8 >> (8 * kK4Order[s])) & 0xFF);
       }
     }
-    for (int j = 0; j < 4; ++j) {  // low nibbles of bytes 0-63, high, then of bytes 64-127
-      __m512i v[16];
-      for (int i = 0; i < kGroup; ++i) {
-        if (i >= rows) {
-          v[i] = _mm512_setzero_si512();
-          continue;
-        }
+    for (int j = 0; j < 4; ++j)
+      pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
         const __m512i q = _mm512_loadu_si512(w + static_cast<size_t>(i) * rb + b * 144 + 16 + 64 * (j / 2));
-        v[i] = (j % 2 == 0) ? _mm512_and_si512(q, m4) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-      }
-      store_block(v, p.q + (b * 64 + 16 * j) * 64);
-    }
+        return (j % 2 == 0) ? _mm512_and_si512(q, m4) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+      });
   }
 }
 
-void pack_q80(const uint8_t* w, size_t rb, int64_t rows, int64_t nb, const Panel& p) {
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  for (int64_t b = 0; b < nb; ++b) {
-    float* sc = p.scale + b * 8 * kGroup;
-    float* of = p.offset + b * 8 * kGroup;
+// Q6_K (rows of whole 256-blocks): pairs in element order, 16 sub-blocks of 16 per block.
+void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  // qh bits of elements 0-31 / 32-63 / 64-95 / 96-127 of a half: shifts 0 / 2 / 4 / 6.
+  const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+  const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  for (int64_t b = 0; b < cols / 256; ++b) {
+    float* sc = p.scale + b * 16 * kGroup;
+    float* of = p.offset + b * 16 * kGroup;
     for (int i = 0; i < kGroup; ++i)
-      for (int s = 0; s < 8; ++s) {
-        const float d = i < rows ? quant::load_fp16(w + static_cast<size_t>(i) * rb + (b * 8 + s) * 34) : 0.0f;
-        sc[s * kGroup + i] = d;
-        of[s * kGroup + i] = 128.0f * d;
-      }
-    for (int j = 0; j < 4; ++j) {  // Q8_0 blocks 2j and 2j + 1 of the 256 columns
-      __m512i v[16];
-      for (int i = 0; i < kGroup; ++i) {
-        if (i >= rows) {
-          v[i] = _mm512_setzero_si512();
-          continue;
+      for (int s = 0; s < 16; ++s) {
+        float v = 0.0f;
+        if (i < rows) {
+          const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 210;
+          v = quant::load_fp16(blk + 208) * static_cast<float>(static_cast<int8_t>(blk[192 + s]));
         }
-        const uint8_t* b0 = w + static_cast<size_t>(i) * rb + (b * 8 + 2 * j) * 34;
-        const __m512i q = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2))),
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 36)), 1);
-        v[i] = _mm512_xor_si512(q, flip);
+        sc[s * kGroup + i] = v;
+        of[s * kGroup + i] = 32.0f * v;
       }
-      store_block(v, p.q + (b * 64 + 16 * j) * 64);
-    }
+    for (int j = 0; j < 4; ++j)  // elements 64 j .. 64 j + 63: half j / 2, low or high nibbles
+      pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
+        const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 210;
+        const int h = j / 2;
+        const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
+        const __m512i qh =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
+        if (j % 2 == 0)
+          return _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                 _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_lo), 4), m30));
+        return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                               _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_hi), 4), m30));
+      });
   }
+}
+
+// The 32-block types: block k of a row holds columns 32 k .. 32 k + 31; u32(row, k) gives its 32
+// values u as a 256-bit register, and the scale is the block's d.
+template <class U32>
+void pack_block32(const uint8_t* w, size_t rb, size_t block_bytes, float offset_steps, int64_t rows, int64_t cols,
+                  const Panel& p, U32&& u32) {
+  const int64_t nsub = cols / 32;
+  for (int64_t k = 0; k < nsub; ++k)
+    for (int i = 0; i < kGroup; ++i) {
+      const float d = i < rows ? quant::load_fp16(w + static_cast<size_t>(i) * rb + k * block_bytes) : 0.0f;
+      p.scale[k * kGroup + i] = d;
+      p.offset[k * kGroup + i] = offset_steps * d;
+    }
+  for (int64_t pair = 0; pair < (nsub + 1) / 2; ++pair)
+    pack_pair(rows, pair, p, [&](int i, int64_t pr) {
+      const uint8_t* row = w + static_cast<size_t>(i) * rb;
+      const __m256i lo = u32(row + 2 * pr * block_bytes);
+      const __m256i hi = 2 * pr + 1 < nsub ? u32(row + (2 * pr + 1) * block_bytes) : _mm256_setzero_si256();
+      return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    });
+}
+
+void pack_q80(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  pack_block32(w, rb, 34, 128.0f, rows, cols, p, [&](const uint8_t* blk) {
+    return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2)), flip);
+  });
+}
+
+// 16 bytes of nibbles -> elements 0-15 (low) then 16-31 (high).
+inline __m256i nibbles32(const uint8_t* qs) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)), m4 = _mm_set1_epi8(0x0F);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(q, m4)),
+                                 _mm_and_si128(_mm_srli_epi16(q, 4), m4), 1);
+}
+
+void pack_q40(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
+  pack_block32(w, rb, 18, 8.0f, rows, cols, p, [&](const uint8_t* blk) { return nibbles32(blk + 2); });
+}
+
+void pack_q50(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
+  const __m256i b4 = _mm256_set1_epi8(0x10);
+  pack_block32(w, rb, 22, 16.0f, rows, cols, p, [&](const uint8_t* blk) {
+    const __m256i lo = nibbles32(blk + 6);
+    return _mm256_mask_add_epi8(lo, static_cast<__mmask32>(quant::load_u32(blk + 2)), lo, b4);  // bit i: + 16
+  });
 }
 
 inline __m512i broadcast4(const int8_t* p) {
@@ -145,43 +196,51 @@ inline __m512i broadcast4(const int8_t* p) {
 }
 
 // R groups (1 or 2) x T tokens (1..4) from token t0: y[t * ldy + 16 r + i] for i < rows - 16 r.
-template <int R, int T>
-void panel_tile(const Panel (&p)[2], int64_t nb, int64_t cols, const QActsView& a, int64_t t0, const int* order,
-                int64_t rows, float* y, int64_t ldy) {
+// SQ: column quads per sub-block (8: 32 columns, 4: 16); order: Q4_K's panel slot -> sub-block
+// within 256 (nullptr: element order).
+template <int R, int T, int SQ>
+void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t0, const int* order, int64_t rows,
+                float* y, int64_t ldy) {
+  constexpr int64_t kSubPerBlock = 64 / SQ;
+  const int64_t nsub = cols / (4 * SQ), nbd = (cols + 255) / 256, n32 = cols / 32, n16 = cols / 16;
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  const int64_t n32 = cols / 32;
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = 0; b < nbd; ++b) {
     __m512 bacc[R][T];  // this block's Σ scale · isum, times the activations' d at its end
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) bacc[r][t] = _mm512_setzero_ps();
-    for (int s = 0; s < 8; ++s) {
-      const int64_t sb = b * 8 + s;
+    const int64_t ns = std::min(kSubPerBlock, nsub - b * kSubPerBlock);
+    for (int64_t s = 0; s < ns; ++s) {
+      const int64_t sb = b * kSubPerBlock + s;
       __m512i isum[R][T];
       for (int r = 0; r < R; ++r)
         for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
-      const int8_t* aq = a.q + t0 * cols + sb * 32;
-      for (int k = 0; k < 8; ++k) {
+      const int8_t* aq = a.q + t0 * cols + sb * 4 * SQ;
+      for (int k = 0; k < SQ; ++k) {
         __m512i wv[R];
-        for (int r = 0; r < R; ++r) wv[r] = _mm512_load_si512(p[r].q + (sb * 8 + k) * 64);
+        for (int r = 0; r < R; ++r) wv[r] = _mm512_load_si512(p[r].q + (sb * SQ + k) * 64);
         for (int t = 0; t < T; ++t) {
           const __m512i av = broadcast4(aq + t * cols + 4 * k);
           for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], wv[r], av);
         }
       }
-      const int64_t ds = b * 8 + order[s];
+      // The offsets meet d_a × Σ q of the sub-block (the activations' element order).
+      float asum[T];
+      for (int t = 0; t < T; ++t)
+        asum[t] = SQ == 8 ? a.dsum32[(t0 + t) * n32 + (order ? b * 8 + order[s] : sb)]
+                          : a.d[(t0 + t) * nbd + b] * static_cast<float>(a.bsum[(t0 + t) * n16 + sb]);
       for (int r = 0; r < R; ++r) {
         const __m512 sc = _mm512_load_ps(p[r].scale + sb * kGroup);
         const __m512 of = _mm512_load_ps(p[r].offset + sb * kGroup);
         for (int t = 0; t < T; ++t) {
           bacc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][t]), sc, bacc[r][t]);
-          acc[r][t] = _mm512_fnmadd_ps(of, _mm512_set1_ps(a.dsum32[(t0 + t) * n32 + ds]), acc[r][t]);
+          acc[r][t] = _mm512_fnmadd_ps(of, _mm512_set1_ps(asum[t]), acc[r][t]);
         }
       }
     }
     for (int t = 0; t < T; ++t) {
-      const __m512 da = _mm512_set1_ps(a.d[(t0 + t) * nb + b]);
+      const __m512 da = _mm512_set1_ps(a.d[(t0 + t) * nbd + b]);
       for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(bacc[r][t], da, acc[r][t]);
     }
   }
@@ -192,35 +251,39 @@ void panel_tile(const Panel (&p)[2], int64_t nb, int64_t cols, const QActsView& 
   }
 }
 
-template <int R>
-void panel_tokens(const Panel (&p)[2], int64_t nb, int64_t cols, const QActsView& a, const int* order, int64_t rows,
-                  float* y, int64_t ldy) {
+template <int R, int SQ>
+void panel_tokens(const Panel (&p)[2], int64_t cols, const QActsView& a, const int* order, int64_t rows, float* y,
+                  int64_t ldy) {
   int64_t t0 = 0;
-  for (; t0 + 4 <= a.n; t0 += 4) panel_tile<R, 4>(p, nb, cols, a, t0, order, rows, y, ldy);
+  for (; t0 + 4 <= a.n; t0 += 4) panel_tile<R, 4, SQ>(p, cols, a, t0, order, rows, y, ldy);
   switch (a.n - t0) {
-    case 1: panel_tile<R, 1>(p, nb, cols, a, t0, order, rows, y, ldy); break;
-    case 2: panel_tile<R, 2>(p, nb, cols, a, t0, order, rows, y, ldy); break;
-    case 3: panel_tile<R, 3>(p, nb, cols, a, t0, order, rows, y, ldy); break;
+    case 1: panel_tile<R, 1, SQ>(p, cols, a, t0, order, rows, y, ldy); break;
+    case 2: panel_tile<R, 2, SQ>(p, cols, a, t0, order, rows, y, ldy); break;
+    case 3: panel_tile<R, 3, SQ>(p, cols, a, t0, order, rows, y, ldy); break;
     default: break;
   }
 }
 
-bool has_gemm_q8(TensorType type) { return type == TensorType::Q4_K || type == TensorType::Q8_0; }
-
-bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
-             int64_t ldy) {
-  void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Panel&) = nullptr;
-  const int* order = kIdentity;
+bool has_gemm_q8(TensorType type) {
   switch (type) {
-    case TensorType::Q4_K: pack = pack_q4k; order = kK4Order; break;
-    case TensorType::Q8_0: pack = pack_q80; break;
+    case TensorType::Q4_K:
+    case TensorType::Q6_K:
+    case TensorType::Q8_0:
+    case TensorType::Q4_0:
+    case TensorType::Q5_0: return true;
     default: return false;
   }
-  if (cols % 256 != 0) return false;
-  const int64_t nb = cols / 256;
-  // Two groups' panels in one 64-byte aligned buffer per thread.
-  const size_t qbytes = static_cast<size_t>(cols) * kGroup, fbytes = static_cast<size_t>(cols / 32) * kGroup * 4;
-  const size_t group_bytes = qbytes + 2 * fbytes;  // multiples of 64
+}
+
+template <int SQ>
+void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Panel&), const int* order,
+                 const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
+  // Two groups' panels in one 64-byte aligned buffer per thread; columns rounded up to a block
+  // (the last pair of a 32-block row may be half empty).
+  const int64_t cols_up = (cols + 255) / 256 * 256;
+  const size_t qbytes = static_cast<size_t>(cols_up) * kGroup;
+  const size_t fbytes = static_cast<size_t>(cols_up / 16) * kGroup * sizeof(float);  // 16-column sub-blocks at most
+  const size_t group_bytes = qbytes + 2 * fbytes;                                      // multiples of 64
   thread_local std::vector<uint8_t> buf;
   if (buf.size() < 2 * group_bytes + 64) buf.resize(2 * group_bytes + 64);
   uint8_t* base = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
@@ -232,13 +295,27 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
   for (int64_t g0 = 0; g0 < nr; g0 += 2 * kGroup) {
     const int64_t rows = std::min<int64_t>(2 * kGroup, nr - g0);
     const uint8_t* src = w + static_cast<size_t>(g0) * rb;
-    pack(src, rb, std::min<int64_t>(kGroup, rows), nb, p[0]);
+    pack(src, rb, std::min<int64_t>(kGroup, rows), cols, p[0]);
     if (rows > kGroup) {
-      pack(src + kGroup * rb, rb, rows - kGroup, nb, p[1]);
-      panel_tokens<2>(p, nb, cols, a, order, rows, y + g0, ldy);
+      pack(src + kGroup * rb, rb, rows - kGroup, cols, p[1]);
+      panel_tokens<2, SQ>(p, cols, a, order, rows, y + g0, ldy);
     } else {
-      panel_tokens<1>(p, nb, cols, a, order, rows, y + g0, ldy);
+      panel_tokens<1, SQ>(p, cols, a, order, rows, y + g0, ldy);
     }
+  }
+}
+
+bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
+             int64_t ldy) {
+  const bool k_quant = type == TensorType::Q4_K || type == TensorType::Q6_K;
+  if (!has_gemm_q8(type) || cols % (k_quant ? 256 : 32) != 0) return false;
+  switch (type) {
+    case TensorType::Q4_K: gemm_groups<8>(pack_q4k, kK4Order, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q6_K: gemm_groups<4>(pack_q6k, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q8_0: gemm_groups<8>(pack_q80, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q4_0: gemm_groups<8>(pack_q40, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q5_0: gemm_groups<8>(pack_q50, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    default: return false;
   }
   return true;
 }

@@ -70,7 +70,7 @@ void add_model_flags(CLI::App& sub, ModelArgs& a, bool default_model) {
 
 void add_exact_flag(CLI::App& sub, bool& exact) {
   sub.add_flag("--exact", exact,
-               "multiply K-quant weights (Q4_K, Q5_K, Q6_K) with the activations as they are; by default "
+               "multiply K-quant and Q8_0/Q4_0/Q5_0 weights with the activations as they are; by default "
                "they are rounded to 8 bits per 256 first, as llama.cpp does, for integer dot products");
 }
 
