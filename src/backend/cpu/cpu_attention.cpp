@@ -1,6 +1,6 @@
 // cpu: GQA and MLA attention over the paged cache. The batch's rows are stored first (serially:
 // a few KiB), then GQA runs one task per (tile of tokens, kv head) and MLA one per (tile of tokens,
-// chunk of heads) on the f32 GEMM kernels (MLA's up-projections applied per head with the matmul
+// chunk of heads) on the kernel table's gemm_nn (keys gathered transposed, values as rows) (MLA's up-projections applied per head with the matmul
 // kernels). Scores and softmax in float.
 #include <algorithm>
 #include <cmath>
@@ -70,14 +70,14 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
   }
   const int64_t group = n_heads / n_kv_heads;
   // Tiles of up to kTile consecutive tokens of one sequence; one task per (tile, kv head). A task
-  // gathers the keys (rows) and values (transposed) of positions [0, P] (P: the tile's last
-  // position) into contiguous buffers once, then runs the kernel table's f32 GEMM twice for the
-  // tile's queries x the group's heads: scores = Q·Kᵀ, masked causally per token and soft-maxed,
-  // then out = scores·V.
+  // gathers the keys (transposed: Kᵀ[d, j]) and values (rows) of positions [0, P] (P: the tile's
+  // last position) into contiguous buffers once, then runs the kernel table's gemm_nn twice for
+  // the tile's queries x the group's heads: scores = Q·Kᵀ, masked causally per token and
+  // soft-maxed, then out = scores·V.
   const std::vector<int64_t> tile_begin = token_tiles(batch);
   const auto n_tiles = static_cast<int64_t>(tile_begin.size()) - 1;
   pool_.parallel_for(n_tiles * n_kv_heads, 1, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> kc, vt, qs, sc, os;
+    thread_local std::vector<float> kt, vc, qs, sc, os;
     thread_local std::vector<int64_t> slots;
     for (int64_t task = b; task < e; ++task) {
       const int64_t tile = task / n_kv_heads, kvh = task % n_kv_heads;
@@ -86,22 +86,22 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
       for (int64_t t = t0; t < t1; ++t) last = std::max(last, batch.pos[static_cast<size_t>(t)]);
       const int64_t np = int64_t{last} + 1, rows = (t1 - t0) * group;
       slots_of(batch, batch.seq[static_cast<size_t>(t0)], last, slots);
-      kc.resize(static_cast<size_t>(np * head_dim));
-      vt.resize(static_cast<size_t>(head_dim * np));
+      kt.resize(static_cast<size_t>(head_dim * np));
+      vc.resize(static_cast<size_t>(np * head_dim));
       for (int64_t j = 0; j < np; ++j) {
         const int64_t off = slots[static_cast<size_t>(j)] * kvw + kvh * head_dim;
-        std::copy_n(cache.k.data() + off, head_dim, kc.data() + j * head_dim);
-        for (int64_t d = 0; d < head_dim; ++d) vt[static_cast<size_t>(d * np + j)] = cache.v[static_cast<size_t>(off + d)];
+        for (int64_t d = 0; d < head_dim; ++d) kt[static_cast<size_t>(d * np + j)] = cache.k[static_cast<size_t>(off + d)];
+        std::copy_n(cache.v.data() + off, head_dim, vc.data() + j * head_dim);
       }
       qs.resize(static_cast<size_t>(rows * head_dim));
       for (int64_t t = t0; t < t1; ++t)
         std::copy_n(q.data() + t * qw + kvh * group * head_dim, group * head_dim,
                     qs.data() + (t - t0) * group * head_dim);
       sc.resize(static_cast<size_t>(rows * np));
-      k_.gemm_f32(kc.data(), np, head_dim, qs.data(), rows, sc.data(), np);
+      k_.gemm_nn(qs.data(), head_dim, kt.data(), np, rows, np, head_dim, sc.data(), np);
       causal_softmax(sc.data(), rows, np, group, t0, batch, scale);
       os.resize(static_cast<size_t>(rows * head_dim));
-      k_.gemm_f32(vt.data(), head_dim, np, sc.data(), rows, os.data(), head_dim);
+      k_.gemm_nn(sc.data(), np, vc.data(), head_dim, rows, head_dim, np, os.data(), head_dim);
       for (int64_t t = t0; t < t1; ++t)
         std::copy_n(os.data() + (t - t0) * group * head_dim, group * head_dim,
                     out.data() + t * qw + kvh * group * head_dim);
@@ -165,7 +165,7 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
   const int64_t chunks = std::clamp<int64_t>((pool_.size() + n_tiles - 1) / n_tiles, 1, n_heads);
   const int64_t per_chunk = (n_heads + chunks - 1) / chunks;
   pool_.parallel_for(n_tiles * chunks, 1, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> kc, vt, qs, sc;
+    thread_local std::vector<float> kt, vc, qs, sc;
     thread_local std::vector<int64_t> slots;
     for (int64_t task = b; task < e; ++task) {
       const int64_t tile = task / chunks, h0 = task % chunks * per_chunk, h1 = std::min(n_heads, h0 + per_chunk);
@@ -175,23 +175,24 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
       for (int64_t t = t0; t < t1; ++t) last = std::max(last, batch.pos[static_cast<size_t>(t)]);
       const int64_t np = int64_t{last} + 1, hn = h1 - h0, rows = (t1 - t0) * hn;
       slots_of(batch, batch.seq[static_cast<size_t>(t0)], last, slots);
-      kc.resize(static_cast<size_t>(np * dk));
-      vt.resize(static_cast<size_t>(rank * np));
+      kt.resize(static_cast<size_t>(dk * np));  // keys transposed: Kᵀ[d, j], d < rank + d_rope
+      vc.resize(static_cast<size_t>(np * rank));
       for (int64_t j = 0; j < np; ++j) {
         const float* lat = cache.k.data() + slots[static_cast<size_t>(j)] * rank;
-        std::copy_n(lat, rank, kc.data() + j * dk);
-        std::copy_n(cache.v.data() + slots[static_cast<size_t>(j)] * d_rope, d_rope, kc.data() + j * dk + rank);
-        for (int64_t d = 0; d < rank; ++d) vt[static_cast<size_t>(d * np + j)] = lat[d];
+        const float* pe = cache.v.data() + slots[static_cast<size_t>(j)] * d_rope;
+        for (int64_t d = 0; d < rank; ++d) kt[static_cast<size_t>(d * np + j)] = lat[d];
+        for (int64_t d = 0; d < d_rope; ++d) kt[static_cast<size_t>((rank + d) * np + j)] = pe[d];
+        std::copy_n(lat, rank, vc.data() + j * rank);
       }
       qs.resize(static_cast<size_t>(rows * dk));
       for (int64_t t = t0; t < t1; ++t)
         std::copy_n(mla_q_.data() + (t * n_heads + h0) * dk, hn * dk, qs.data() + (t - t0) * hn * dk);
       sc.resize(static_cast<size_t>(rows * np));
-      k_.gemm_f32(kc.data(), np, dk, qs.data(), rows, sc.data(), np);
+      k_.gemm_nn(qs.data(), dk, kt.data(), np, rows, np, dk, sc.data(), np);
       causal_softmax(sc.data(), rows, np, hn, t0, batch, scale);
       // o_lat rows of the tile's tokens x this chunk's heads: [t, h0..h1) is contiguous per token.
       qs.resize(static_cast<size_t>(rows * rank));  // reused as the output
-      k_.gemm_f32(vt.data(), rank, np, sc.data(), rows, qs.data(), rank);
+      k_.gemm_nn(sc.data(), np, vc.data(), rank, rows, rank, np, qs.data(), rank);
       for (int64_t t = t0; t < t1; ++t)
         std::copy_n(qs.data() + (t - t0) * hn * rank, hn * rank, mla_o_.data() + (t * n_heads + h0) * rank);
     }

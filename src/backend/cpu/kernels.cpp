@@ -25,7 +25,16 @@ void scalar_gemm_f32(const float* w, int64_t nr, int64_t cols, const float* x, i
     for (int64_t r = 0; r < nr; ++r) y[t * ldy + r] = dot(w + r * cols, x + t * cols, cols);
 }
 
-const KernelTable kScalar{Isa::Scalar, scalar_has_gemv, scalar_gemv, scalar_decode, scalar_gemm_f32};
+void scalar_gemm_nn(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t m, int64_t n, int64_t k,
+                    float* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    float* ci = c + i * ldc;
+    std::fill_n(ci, n, 0.0f);
+    for (int64_t p = 0; p < k; ++p) axpy(a[i * lda + p], b + p * ldb, ci, n);
+  }
+}
+
+const KernelTable kScalar{Isa::Scalar, scalar_has_gemv, scalar_gemv, scalar_decode, scalar_gemm_f32, scalar_gemm_nn};
 
 bool cpu_runs(Isa isa) {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))

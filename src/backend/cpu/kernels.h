@@ -86,6 +86,10 @@ struct KernelTable {
   bool (*decode)(TensorType type, const uint8_t* src, int64_t n, float* dst);
   // y[t * ldy + r] = Σ_k w[r * cols + k] · x[t * cols + k] for r < nr, t < nt (any sizes).
   void (*gemm_f32)(const float* w, int64_t nr, int64_t cols, const float* x, int64_t nt, float* y, int64_t ldy);
+  // c[i * ldc + j] = Σ_p a[i * lda + p] · b[p * ldb + j] for i < m, j < n, p < k (any sizes): the
+  // product with B's rows along C's columns (attention: scores = Q·Kᵀ from Kᵀ, out = P·V from V).
+  void (*gemm_nn)(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t m, int64_t n, int64_t k,
+                  float* c, int64_t ldc);
   // Integer gemv for the quantized-activations mode (nullptr where the table has none): whether
   // there is one for `type`, and y[t * ldy + r] = Σ_k W[r, k] · x̂[t, k] for t < a.n (1..4, or 8), x̂ the
   // activations `a` stand for (prepared for `type`); false (nothing written) where there is none.

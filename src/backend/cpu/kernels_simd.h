@@ -325,12 +325,61 @@ struct Kernels {
     }
   }
 
+  // gemm_nn: C = A · B with B's rows contiguous along C's columns (kernels.h). A tile of MR rows
+  // x NV vectors of columns: per step of k, NV loads of B and MR broadcasts of A feed MR * NV
+  // fused multiply-adds, no horizontal sums (the attention products, whose k is a head dim).
+  template <int MR, int NV>
+  static void tile_nn(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, float* c, int64_t ldc) {
+    F acc[MR][NV];
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+    for (int64_t p = 0; p < k; ++p) {
+      F bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = V::load(b + p * ldb + v * W);
+      for (int i = 0; i < MR; ++i) {
+        const F av = V::set1(a[i * lda + p]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
+      }
+    }
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) V::store(c + i * ldc + v * W, acc[i][v]);
+  }
+
+  template <int NV>
+  static void rows_nn(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t m, int64_t k, float* c,
+                      int64_t ldc) {
+    constexpr int kMr = 6;
+    int64_t i = 0;
+    for (; i + kMr <= m; i += kMr) tile_nn<kMr, NV>(a + i * lda, lda, b, ldb, k, c + i * ldc, ldc);
+    switch (m - i) {
+      case 5: tile_nn<5, NV>(a + i * lda, lda, b, ldb, k, c + i * ldc, ldc); break;
+      case 4: tile_nn<4, NV>(a + i * lda, lda, b, ldb, k, c + i * ldc, ldc); break;
+      case 3: tile_nn<3, NV>(a + i * lda, lda, b, ldb, k, c + i * ldc, ldc); break;
+      case 2: tile_nn<2, NV>(a + i * lda, lda, b, ldb, k, c + i * ldc, ldc); break;
+      case 1: tile_nn<1, NV>(a + i * lda, lda, b, ldb, k, c + i * ldc, ldc); break;
+      default: break;
+    }
+  }
+
+  static void gemm_nn(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t m, int64_t n, int64_t k,
+                      float* c, int64_t ldc) {
+    int64_t j = 0;
+    for (; j + 2 * W <= n; j += 2 * W) rows_nn<2>(a, lda, b + j, ldb, m, k, c + j, ldc);
+    for (; j + W <= n; j += W) rows_nn<1>(a, lda, b + j, ldb, m, k, c + j, ldc);
+    for (; j < n; ++j)  // the last columns (fewer than a vector)
+      for (int64_t i = 0; i < m; ++i) {
+        float s = 0.0f;
+        for (int64_t p = 0; p < k; ++p) s += a[i * lda + p] * b[p * ldb + j];
+        c[i * ldc + j] = s;
+      }
+  }
+
   static bool has_gemv(TensorType type) {
     return Decode<V>::with(type, [](auto) {});
   }
 
   static const KernelTable* table(Isa isa) {
-    static const KernelTable t{isa, has_gemv, gemv, decode, gemm_f32};
+    static const KernelTable t{isa, has_gemv, gemv, decode, gemm_f32, gemm_nn};
     return &t;
   }
 };

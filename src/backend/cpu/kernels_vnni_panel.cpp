@@ -77,28 +77,48 @@ inline void pack_pair(int64_t rows, int64_t pair, const Panel& p, Unpack&& unpac
   for (int c = 0; c < 16; ++c) _mm512_store_si512(dst + 64 * c, v[c]);
 }
 
+// Scales and offsets of one 256-column block of a group with 32-column sub-blocks: f[i] = row i's
+// [8 scales | 8 offsets] (slot order; zero for rows past the group's), stored per slot for the
+// 16 rows by one transpose.
+inline void store_scales8(__m512 (&f)[kGroup], const Panel& p, int64_t sub0) {
+  __m512i v[kGroup];
+  for (int i = 0; i < kGroup; ++i) v[i] = _mm512_castps_si512(f[i]);
+  transpose16(v);
+  for (int s = 0; s < 8; ++s) {
+    _mm512_store_ps(p.scale + (sub0 + s) * kGroup, _mm512_castsi512_ps(v[s]));
+    _mm512_store_ps(p.offset + (sub0 + s) * kGroup, _mm512_castsi512_ps(v[8 + s]));
+  }
+}
+
+// [lo x 8 | hi x 8]
+inline __m512 halves(__m256 lo, __m256 hi) {
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+}
+
 constexpr int kK4Order[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // Q4_K panel slot -> sub-block
 
 // Q4_K (rows of whole 256-blocks): pairs 4b + j = low nibbles of bytes 0-63, high, then of 64-127.
 void pack_q4k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < cols / 256; ++b) {
-    float* sc = p.scale + b * 8 * kGroup;
-    float* of = p.offset + b * 8 * kGroup;
+    // Row i: [d · sc | dmin · m] per slot (the sub-blocks in kK4Order).
+    const __m512i order = _mm512_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
+    __m512 f[kGroup];
     for (int i = 0; i < kGroup; ++i) {
-      uint64_t sc8 = 0, mn8 = 0;
-      float d = 0.0f, dmin = 0.0f;
-      if (i < rows) {
-        const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 144;
-        d = quant::load_fp16(blk);
-        dmin = quant::load_fp16(blk + 2);
-        unpack_k4_scales_u64(blk + 4, sc8, mn8);
+      if (i >= rows) {
+        f[i] = _mm512_setzero_ps();
+        continue;
       }
-      for (int s = 0; s < 8; ++s) {
-        sc[s * kGroup + i] = d * static_cast<float>((sc8 >> (8 * kK4Order[s])) & 0xFF);
-        of[s * kGroup + i] = dmin * static_cast<float>((mn8 >> (8 * kK4Order[s])) & 0xFF);
-      }
+      const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 144;
+      const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(quant::load_u32(blk))));  // d, dmin
+      uint64_t sc8, mn8;
+      unpack_k4_scales_u64(blk + 4, sc8, mn8);
+      const __m512i v = _mm512_permutexvar_epi32(
+          order, _mm512_cvtepu8_epi32(_mm_set_epi64x(static_cast<long long>(mn8), static_cast<long long>(sc8))));
+      const __m512 mult = halves(_mm256_broadcastss_ps(dd), _mm256_broadcastss_ps(_mm_movehdup_ps(dd)));
+      f[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult);
     }
+    store_scales8(f, p, b * 8);
     for (int j = 0; j < 4; ++j)
       pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
         const __m512i q = _mm512_loadu_si512(w + static_cast<size_t>(i) * rb + b * 144 + 16 + 64 * (j / 2));
@@ -114,18 +134,23 @@ void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
   const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
   const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   for (int64_t b = 0; b < cols / 256; ++b) {
-    float* sc = p.scale + b * 16 * kGroup;
-    float* of = p.offset + b * 16 * kGroup;
-    for (int i = 0; i < kGroup; ++i)
-      for (int s = 0; s < 16; ++s) {
-        float v = 0.0f;
-        if (i < rows) {
-          const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 210;
-          v = quant::load_fp16(blk + 208) * static_cast<float>(static_cast<int8_t>(blk[192 + s]));
-        }
-        sc[s * kGroup + i] = v;
-        of[s * kGroup + i] = 32.0f * v;
+    // Row i: d · sc for its 16 sub-blocks; transposed to 16 rows per sub-block, offsets 32 · scale.
+    __m512i v[kGroup];
+    for (int i = 0; i < kGroup; ++i) {
+      if (i >= rows) {
+        v[i] = _mm512_setzero_si512();
+        continue;
       }
+      const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 210;
+      const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)));
+      v[i] = _mm512_castps_si512(_mm512_mul_ps(_mm512_cvtepi32_ps(sc), _mm512_set1_ps(_cvtsh_ss(quant::load_u16(blk + 208)))));
+    }
+    transpose16(v);
+    for (int s = 0; s < 16; ++s) {
+      const __m512 sc = _mm512_castsi512_ps(v[s]);
+      _mm512_store_ps(p.scale + (b * 16 + s) * kGroup, sc);
+      _mm512_store_ps(p.offset + (b * 16 + s) * kGroup, _mm512_mul_ps(sc, _mm512_set1_ps(32.0f)));
+    }
     for (int j = 0; j < 4; ++j)  // elements 64 j .. 64 j + 63: half j / 2, low or high nibbles
       pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
         const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 210;
@@ -148,12 +173,21 @@ template <class U32>
 void pack_block32(const uint8_t* w, size_t rb, size_t block_bytes, float offset_steps, int64_t rows, int64_t cols,
                   const Panel& p, U32&& u32) {
   const int64_t nsub = cols / 32;
-  for (int64_t k = 0; k < nsub; ++k)
+  for (int64_t b = 0; b * 8 < nsub; ++b) {  // per 256 columns, row i: [d | offset_steps · d] per block
+    __m512 f[kGroup];
     for (int i = 0; i < kGroup; ++i) {
-      const float d = i < rows ? quant::load_fp16(w + static_cast<size_t>(i) * rb + k * block_bytes) : 0.0f;
-      p.scale[k * kGroup + i] = d;
-      p.offset[k * kGroup + i] = offset_steps * d;
+      __m128i h = _mm_setzero_si128();
+      if (i < rows) {
+        const uint8_t* row = w + static_cast<size_t>(i) * rb;
+        alignas(16) uint16_t d16[8] = {};
+        for (int64_t k = 0; k < 8 && 8 * b + k < nsub; ++k) d16[k] = quant::load_u16(row + (8 * b + k) * block_bytes);
+        h = _mm_load_si128(reinterpret_cast<const __m128i*>(d16));
+      }
+      const __m256 d = _mm256_cvtph_ps(h);
+      f[i] = halves(d, _mm256_mul_ps(d, _mm256_set1_ps(offset_steps)));
     }
+    store_scales8(f, p, b * 8);
+  }
   for (int64_t pair = 0; pair < (nsub + 1) / 2; ++pair)
     pack_pair(rows, pair, p, [&](int i, int64_t pr) {
       const uint8_t* row = w + static_cast<size_t>(i) * rb;
