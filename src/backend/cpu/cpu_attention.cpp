@@ -16,16 +16,6 @@ namespace schwarm {
 using namespace backend_detail;
 
 namespace {
-// In-place softmax of s[0..n).
-void softmax(float* s, int64_t n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
-  float sum = 0;
-  for (int64_t j = 0; j < n; ++j) sum += s[j] = std::exp(s[j] - mx);
-  const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < n; ++j) s[j] *= inv;
-}
-
 // Slot of each position [0, p] of sequence s, precomputed per token (the page-table walk).
 void slots_of(const BatchLayout& b, int32_t s, int32_t p, std::vector<int64_t>& out) {
   out.resize(static_cast<size_t>(p) + 1);
@@ -46,13 +36,12 @@ std::vector<int64_t> token_tiles(const BatchLayout& b) {
 
 // Scores sc[rows, np] of a tile whose rows are its tokens (from t0) x `per_token` heads: scaled,
 // soft-maxed over each token's positions [0, pos] and zero beyond (the causal mask).
-void causal_softmax(float* sc, int64_t rows, int64_t np, int64_t per_token, int64_t t0, const BatchLayout& b,
-                    float scale) {
+void causal_softmax(const cpu::KernelTable& k, float* sc, int64_t rows, int64_t np, int64_t per_token, int64_t t0,
+                    const BatchLayout& b, float scale) {
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t p = b.pos[static_cast<size_t>(t0 + r / per_token)];
     float* row = sc + r * np;
-    for (int64_t j = 0; j <= p; ++j) row[j] *= scale;
-    softmax(row, p + 1);
+    k.softmax(row, p + 1, scale);
     std::fill(row + p + 1, row + np, 0.0f);
   }
 }
@@ -99,7 +88,7 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
                     qs.data() + (t - t0) * group * head_dim);
       sc.resize(static_cast<size_t>(rows * np));
       k_.gemm_nn(qs.data(), head_dim, kt.data(), np, rows, np, head_dim, sc.data(), np);
-      causal_softmax(sc.data(), rows, np, group, t0, batch, scale);
+      causal_softmax(k_, sc.data(), rows, np, group, t0, batch, scale);
       os.resize(static_cast<size_t>(rows * head_dim));
       k_.gemm_nn(sc.data(), np, vc.data(), head_dim, rows, head_dim, np, os.data(), head_dim);
       for (int64_t t = t0; t < t1; ++t)
@@ -189,7 +178,7 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
         std::copy_n(mla_q_.data() + (t * n_heads + h0) * dk, hn * dk, qs.data() + (t - t0) * hn * dk);
       sc.resize(static_cast<size_t>(rows * np));
       k_.gemm_nn(qs.data(), dk, kt.data(), np, rows, np, dk, sc.data(), np);
-      causal_softmax(sc.data(), rows, np, hn, t0, batch, scale);
+      causal_softmax(k_, sc.data(), rows, np, hn, t0, batch, scale);
       // o_lat rows of the tile's tokens x this chunk's heads: [t, h0..h1) is contiguous per token.
       qs.resize(static_cast<size_t>(rows * rank));  // reused as the output
       k_.gemm_nn(sc.data(), np, vc.data(), rank, rows, rank, np, qs.data(), rank);

@@ -164,10 +164,7 @@ void CpuBackend::ffn_groups(std::span<const FfnGroup> groups, int64_t hidden) {
       matmul_rows(f.w->gate, hidden, it.r0, it.nr, in[gi], f.m, gate.data(), it.nr);
       matmul_rows(f.w->up, hidden, it.r0, it.nr, in[gi + 1], f.m, up.data(), it.nr);
       for (int64_t t = 0; t < f.m; ++t)
-        for (int64_t i = 0; i < it.nr; ++i) {
-          const float g = gate[static_cast<size_t>(t * it.nr + i)];
-          f.h[t * f.inter + it.r0 + i] = g / (1.0f + std::exp(-g)) * up[static_cast<size_t>(t * it.nr + i)];
-        }
+        k_.swiglu(gate.data() + t * it.nr, up.data() + t * it.nr, f.h + t * f.inter + it.r0, it.nr);
     }
   });
   per_group([&](int64_t g) {

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <vector>
 #include <string_view>
@@ -63,6 +65,19 @@ const KernelTable* best_table() {
 }
 
 }  // namespace
+
+void scalar_swiglu(const float* g, const float* u, float* h, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) h[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void scalar_softmax(float* s, int64_t n, float scale) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j] *= scale);
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += s[j] = std::exp(s[j] - mx);
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+}
 
 void size_q8_acts(int64_t n, int64_t cols, QActs& out) {
   out.n = n;

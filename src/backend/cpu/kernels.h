@@ -73,6 +73,10 @@ void size_q8_acts(int64_t n, int64_t cols, QActs& out);
 void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out,
                          ActQuantizeFn quantize = nullptr);
 
+// The portable element-wise kernels (std::exp), the defaults of every table.
+void scalar_swiglu(const float* g, const float* u, float* h, int64_t n);
+void scalar_softmax(float* s, int64_t n, float scale);
+
 struct KernelTable {
   Isa isa;
   // Whether gemv has a fused kernel for `type`.
@@ -104,6 +108,10 @@ struct KernelTable {
                   float* y, int64_t ldy) = nullptr;
   // The activation quantizer of the integer kernels' inputs (nullptr: quant::quantize_act_q8k).
   ActQuantizeFn quantize_act = nullptr;
+  // h[i] = silu(g[i]) · u[i] = g / (1 + e^-g) · u (SwiGLU), i < n.
+  void (*swiglu)(const float* g, const float* u, float* h, int64_t n) = scalar_swiglu;
+  // s[0..n) = softmax(s · scale), in place.
+  void (*softmax)(float* s, int64_t n, float scale) = scalar_softmax;
 };
 
 // The table for `isa`, or nullptr when this build or this CPU cannot run it.

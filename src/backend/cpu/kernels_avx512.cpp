@@ -2,8 +2,10 @@
 // after every header is included, so inline functions from headers (emitted as shared COMDAT
 // copies) stay baseline x86-64 and only this file's own code uses AVX-512.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "backend/cpu/kernels.h"
 #include "quant/block_io.h"
@@ -157,6 +159,61 @@ bool gemv_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
 
 using Generic = simd::Kernels<V512>;
 
+// e^x, 16 lanes (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial, times 2^n by
+// scalef): within 2 ulp of std::exp; NaN stays NaN, large |x| saturates to inf / 0.
+inline __m512 exp16(__m512 x) {
+  // max/min return their second operand when one is NaN: the clamp keeps a NaN x.
+  x = _mm512_min_ps(_mm512_set1_ps(88.7228f), _mm512_max_ps(_mm512_set1_ps(-103.97f), x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+void swiglu(const float* g, const float* u, float* h, int64_t n) {
+  int64_t i = 0;
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (; i + 16 <= n; i += 16) {
+    const __m512 gv = _mm512_loadu_ps(g + i);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+    _mm512_storeu_ps(h + i, _mm512_mul_ps(_mm512_div_ps(gv, _mm512_add_ps(one, e)), _mm512_loadu_ps(u + i)));
+  }
+  scalar_swiglu(g + i, u + i, h + i, n - i);
+}
+
+void softmax(float* s, int64_t n, float scale) {
+  const __m512 sc = _mm512_set1_ps(scale);
+  __m512 mx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(s + j), sc);
+    _mm512_storeu_ps(s + j, v);
+    mx = _mm512_max_ps(mx, v);
+  }
+  float m = _mm512_reduce_max_ps(mx);
+  for (; j < n; ++j) m = std::max(m, s[j] *= scale);
+  const __m512 mv = _mm512_set1_ps(m);
+  __m512 sum = _mm512_setzero_ps();
+  for (j = 0; j + 16 <= n; j += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(s + j), mv));
+    _mm512_storeu_ps(s + j, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  float total = _mm512_reduce_add_ps(sum);
+  for (; j < n; ++j) total += s[j] = std::exp(s[j] - m);
+  const __m512 inv = _mm512_set1_ps(1.0f / total);
+  for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), inv));
+  for (; j < n; ++j) s[j] *= 1.0f / total;
+}
+
 bool gemv(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const float* x, int64_t nt,
           float* y, int64_t ldy) {
   bool done;
@@ -175,6 +232,8 @@ const KernelTable* avx512_kernel_table() {
   static const KernelTable t = [] {
     KernelTable k = *Generic::table(Isa::Avx512);
     k.gemv = gemv;
+    k.swiglu = swiglu;
+    k.softmax = softmax;
     return k;
   }();
   return &t;
