@@ -9,6 +9,7 @@
 // activations' per-sub-block sums. Rows are packed once and reused by every token.
 //   Q4_K: u = the 4-bit value, scale = d · sc, offset = dmin · m (sub-blocks in the activations'
 //         order 0 2 1 3 4 6 5 7, which is the order of low and high nibbles in 64-byte loads)
+//   Q5_K: as Q4_K with the 5th bit from qh
 //   Q6_K: u = the 6-bit value, scale = d · sc, offset = 32 · d · sc (16-column sub-blocks)
 //   Q8_0: u = q + 128, scale = d, offset = 128 · d;  Q5_0: u = q, offset 16 · d;  Q4_0: offset 8 · d
 // The 32-block types take rows of any whole number of 32s (the activations' last block of 256
@@ -97,9 +98,12 @@ inline __m512 halves(__m256 lo, __m256 hi) {
 
 constexpr int kK4Order[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // Q4_K panel slot -> sub-block
 
-// Q4_K (rows of whole 256-blocks): pairs 4b + j = low nibbles of bytes 0-63, high, then of 64-127.
-void pack_q4k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
+// Q4_K and Q5_K (rows of whole 256-blocks): pairs 4b + j = low nibbles of bytes 0-63 of qs,
+// high, then of 64-127; Q5_K adds bit s of qh[l] as the 5th bit of sub-block s's element l.
+template <bool kQh>
+void pack_k4(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
+  constexpr int64_t kBytes = kQh ? 176 : 144, kQs = kQh ? 48 : 16;
+  const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
   for (int64_t b = 0; b < cols / 256; ++b) {
     // Row i: [d · sc | dmin · m] per slot (the sub-blocks in kK4Order).
     const __m512i order = _mm512_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
@@ -109,7 +113,7 @@ void pack_q4k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
         f[i] = _mm512_setzero_ps();
         continue;
       }
-      const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 144;
+      const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * kBytes;
       const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(quant::load_u32(blk))));  // d, dmin
       uint64_t sc8, mn8;
       unpack_k4_scales_u64(blk + 4, sc8, mn8);
@@ -119,11 +123,22 @@ void pack_q4k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
       f[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult);
     }
     store_scales8(f, p, b * 8);
-    for (int j = 0; j < 4; ++j)
+    for (int j = 0; j < 4; ++j) {
+      // Register j holds sub-blocks s and s + 2 (s = 4 (j / 2) + j % 2): their qh bits per half.
+      const int s = 4 * (j / 2) + j % 2;
+      const __m512i qh_shift = _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(s)),
+                                                  _mm256_set1_epi16(static_cast<int16_t>(s + 2)), 1);
       pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
-        const __m512i q = _mm512_loadu_si512(w + static_cast<size_t>(i) * rb + b * 144 + 16 + 64 * (j / 2));
-        return (j % 2 == 0) ? _mm512_and_si512(q, m4) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * kBytes;
+        const __m512i q = _mm512_loadu_si512(blk + kQs + 64 * (j / 2));
+        __m512i u = (j % 2 == 0) ? _mm512_and_si512(q, m4) : _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        if constexpr (kQh) {
+          const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16)));
+          u = _mm512_or_si512(u, _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, qh_shift), one), 4));
+        }
+        return u;
       });
+    }
   }
 }
 
@@ -301,6 +316,7 @@ void panel_tokens(const Panel (&p)[2], int64_t cols, const QActsView& a, const i
 bool has_gemm_q8(TensorType type) {
   switch (type) {
     case TensorType::Q4_K:
+    case TensorType::Q5_K:
     case TensorType::Q6_K:
     case TensorType::Q8_0:
     case TensorType::Q4_0:
@@ -341,10 +357,11 @@ void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Pa
 
 bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
              int64_t ldy) {
-  const bool k_quant = type == TensorType::Q4_K || type == TensorType::Q6_K;
+  const bool k_quant = type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K;
   if (!has_gemm_q8(type) || cols % (k_quant ? 256 : 32) != 0) return false;
   switch (type) {
-    case TensorType::Q4_K: gemm_groups<8>(pack_q4k, kK4Order, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q4_K: gemm_groups<8>(pack_k4<false>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q5_K: gemm_groups<8>(pack_k4<true>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q6_K: gemm_groups<4>(pack_q6k, nullptr, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q8_0: gemm_groups<8>(pack_q80, nullptr, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q4_0: gemm_groups<8>(pack_q40, nullptr, w, rb, nr, cols, a, y, ldy); break;
