@@ -266,8 +266,9 @@ SCHWARM_HD inline void decode_chunk32(TensorType t, const uint8_t* row, int64_t 
 }
 
 // ---- quantized-activations rounding (quant/act_q8k.h) -----------------------------------------
-// Per block of 256 activations (a row's last block may be shorter): amax = max |x|; a NaN/inf in the block poisons it (x̂ = NaN); a zero
-// block gives 0; otherwise x̂ = (amax / 127) * q, q = round-half-even(x * (127 / amax)) in [-127, 127].
+// Per block of 256 activations (a row's last block may be shorter): amax = max |x|; a NaN/inf in
+// the block poisons it (x̂ = NaN); a zero block gives 0; otherwise x̂ = (amax / 127) * q,
+// q = round-half-even(x * (127 / amax)) in [-127, 127].
 // Split so a kernel can reduce amax and "all finite" over a thread block, then map each element.
 
 constexpr int64_t kActQ8kBlock = 256;

@@ -1,7 +1,7 @@
 // cpu: GQA and MLA attention over the paged cache. The batch's rows are stored first (serially:
 // a few KiB), then GQA runs one task per (tile of tokens, kv head) and MLA one per (tile of tokens,
-// chunk of heads) on the kernel table's gemm_nn (keys gathered transposed, values as rows) (MLA's up-projections applied per head with the matmul
-// kernels). Scores and softmax in float.
+// chunk of heads) on the kernel table's gemm_nn (keys gathered transposed, values as rows); MLA's
+// up-projections are applied per head with the matmul kernels. Scores and softmax in float.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -113,8 +113,8 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
   // kernels, straight from the stored rows (the joint kv_b's W_uk, whose product is by its
   // transpose, is decoded once per head and call), written beside q_pe[t, h] as one query of
   // rank + d_rope. (2) Per (tile of <= kTile tokens of one sequence, chunk of heads): the keys
-  // [latent_j, k_pe_j] and values latent_j of positions [0, P] gathered once, then the f32 GEMM
-  // kernels for scores = Q·Kᵀ (masked causally, soft-maxed) and o_lat = scores·V, as in GQA with
+  // [latent_j, k_pe_j] (transposed) and values latent_j of positions [0, P] gathered once, then
+  // gemm_nn for scores = Q·Kᵀ (masked causally, soft-maxed) and o_lat = scores·V, as in GQA with
   // one kv head. (3) Per head: out[t, h] = W_uv o_lat[t, h] with the matmul kernels.
   const bool split = kv_b.is_split();
   const int64_t dk = rank + d_rope;

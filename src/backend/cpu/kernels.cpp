@@ -104,11 +104,12 @@ void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1
     if (k4_order) tmp.resize(static_cast<size_t>(cols));
     quantize(x + t * cols, cols, k4_order ? tmp.data() : q, out.d.data() + t * quant::act_q8k_blocks(cols),
              out.bsum.data() + t * (cols / 16));
-    const int16_t* bs = out.bsum.data() + t * (cols / 16);
-    const float* d = out.d.data() + t * quant::act_q8k_blocks(cols);
-    float* ds = out.dsum32.data() + t * (cols / 32);
-    for (int64_t j = 0; j < cols / 32; ++j)
-      ds[j] = d[j / 8] * static_cast<float>(bs[2 * j] + bs[2 * j + 1]);
+    if (type != TensorType::Q6_K) {  // Q6_K's offsets use bsum; every other kernel reads dsum32
+      const int16_t* bs = out.bsum.data() + t * (cols / 16);
+      const float* d = out.d.data() + t * quant::act_q8k_blocks(cols);
+      float* ds = out.dsum32.data() + t * (cols / 32);
+      for (int64_t j = 0; j < cols / 32; ++j) ds[j] = d[j / 8] * static_cast<float>(bs[2 * j] + bs[2 * j + 1]);
+    }
     if (!k4_order) continue;
     static constexpr int kOrder[8] = {0, 2, 1, 3, 4, 6, 5, 7};
     for (int64_t b = 0; b < cols; b += quant::kActBlock)

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/tensor_type.h"
+#include "quant/act_q8k.h"
 
 namespace schwarm::cpu {
 
@@ -53,7 +54,7 @@ struct QActs {
   std::vector<int16_t> bsum;
   std::vector<float> dsum32;
   QActsView view(int64_t t0, int64_t nt) const {
-    return {q.data() + t0 * cols, d.data() + t0 * ((cols + 255) / 256), bsum.data() + t0 * (cols / 16),
+    return {q.data() + t0 * cols, d.data() + t0 * quant::act_q8k_blocks(cols), bsum.data() + t0 * (cols / 16),
             dsum32.data() + t0 * (cols / 32), nt};
   }
 };

@@ -209,9 +209,9 @@ void softmax(float* s, int64_t n, float scale) {
   }
   float total = _mm512_reduce_add_ps(sum);
   for (; j < n; ++j) total += s[j] = std::exp(s[j] - m);
-  const __m512 inv = _mm512_set1_ps(1.0f / total);
-  for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), inv));
-  for (; j < n; ++j) s[j] *= 1.0f / total;
+  const float inv = 1.0f / total;
+  for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), _mm512_set1_ps(inv)));
+  for (; j < n; ++j) s[j] *= inv;
 }
 
 bool gemv(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const float* x, int64_t nt,

@@ -366,12 +366,16 @@ struct Kernels {
     int64_t j = 0;
     for (; j + 2 * W <= n; j += 2 * W) rows_nn<2>(a, lda, b + j, ldb, m, k, c + j, ldc);
     for (; j + W <= n; j += W) rows_nn<1>(a, lda, b + j, ldb, m, k, c + j, ldc);
-    for (; j < n; ++j)  // the last columns (fewer than a vector)
-      for (int64_t i = 0; i < m; ++i) {
-        float s = 0.0f;
-        for (int64_t p = 0; p < k; ++p) s += a[i * lda + p] * b[p * ldb + j];
-        c[i * ldc + j] = s;
-      }
+    if (j == n) return;
+    // The last columns (fewer than a vector; attention's key count is any number): B's columns
+    // copied zero-padded to one vector's width, multiplied by the same tiles, the valid columns kept.
+    const int64_t nt = n - j;
+    thread_local std::vector<float> bt, ct;
+    bt.assign(static_cast<size_t>(k * W), 0.0f);
+    ct.resize(static_cast<size_t>(m * W));
+    for (int64_t p = 0; p < k; ++p) std::copy_n(b + p * ldb + j, nt, bt.data() + p * W);
+    rows_nn<1>(a, lda, bt.data(), W, m, k, ct.data(), W);
+    for (int64_t i = 0; i < m; ++i) std::copy_n(ct.data() + i * W, nt, c + i * ldc + j);
   }
 
   static bool has_gemv(TensorType type) {

@@ -17,6 +17,7 @@
 #include <immintrin.h>
 #define SCHWARM_TARGET_AVX512VNNI
 #include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
+#include "backend/cpu/q6k_unpack.h"
 
 namespace schwarm::cpu {
 namespace {
@@ -102,16 +103,11 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
   }
 }
 
-// Q6_K rows x NT tokens, activations in element order. Per half of 128 elements, a 64-byte load of
-// ql gives elements 0-63 (low nibbles) and 64-127 (high nibbles) in order; the 32 bytes of qh,
-// duplicated into both halves of a register, give their top 2 bits by a per-half shift.
+// Q6_K rows x NT tokens, activations in element order; per half of 128 elements, the values by
+// q6k_unpack_half (elements 0-63 and 64-127 of the half, in order).
 template <int NT>
 void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   const int64_t nb = cols / 256;
-  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-  // qh bits for elements 0-31 / 32-63 / 64-95 / 96-127 of a half: shifts 0 / 2 / 4 / 6.
-  const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
-  const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   alignas(64) int16_t ix[4][32];
   for (int k = 0; k < 4; ++k)
     for (int i = 0; i < 32; ++i) ix[k][i] = static_cast<int16_t>(4 * k + i / 8);
@@ -130,12 +126,8 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
       __m512i isum[NT];
       for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
       for (int h = 0; h < 2; ++h) {
-        const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
-        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
-        const __m512i lo = _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                           _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_lo), 4), m30));
-        const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                           _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_hi), 4), m30));
+        __m512i lo, hi;
+        q6k_unpack_half(blk, h, lo, hi);
         const __m512i s_lo = _mm512_permutexvar_epi16(idx[2 * h], scw);
         const __m512i s_hi = _mm512_permutexvar_epi16(idx[2 * h + 1], scw);
         dot_128(isum, lo, hi, s_lo, s_hi, a.q + b * 256 + 128 * h, cols);

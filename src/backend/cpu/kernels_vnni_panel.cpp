@@ -21,12 +21,14 @@
 
 #include "backend/cpu/k4_scales.h"
 #include "backend/cpu/kernels.h"
+#include "quant/act_q8k.h"
 #include "quant/block_io.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define SCHWARM_TARGET_AVX512VNNI
 #include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
+#include "backend/cpu/q6k_unpack.h"
 
 namespace schwarm::cpu {
 namespace {
@@ -144,10 +146,6 @@ void pack_k4(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pane
 
 // Q6_K (rows of whole 256-blocks): pairs in element order, 16 sub-blocks of 16 per block.
 void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
-  // qh bits of elements 0-31 / 32-63 / 64-95 / 96-127 of a half: shifts 0 / 2 / 4 / 6.
-  const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
-  const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   for (int64_t b = 0; b < cols / 256; ++b) {
     // Row i: d · sc for its 16 sub-blocks; transposed to 16 rows per sub-block, offsets 32 · scale.
     __m512i v[kGroup];
@@ -168,16 +166,9 @@ void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
     }
     for (int j = 0; j < 4; ++j)  // elements 64 j .. 64 j + 63: half j / 2, low or high nibbles
       pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
-        const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * 210;
-        const int h = j / 2;
-        const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
-        const __m512i qh =
-            _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
-        if (j % 2 == 0)
-          return _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                 _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_lo), 4), m30));
-        return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                               _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi16(qh, sh_hi), 4), m30));
+        __m512i lo, hi;
+        q6k_unpack_half(w + static_cast<size_t>(i) * rb + b * 210, j / 2, lo, hi);
+        return j % 2 == 0 ? lo : hi;
       });
   }
 }
@@ -251,7 +242,7 @@ template <int R, int T, int SQ>
 void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t0, const int* order, int64_t rows,
                 float* y, int64_t ldy) {
   constexpr int64_t kSubPerBlock = 64 / SQ;
-  const int64_t nsub = cols / (4 * SQ), nbd = (cols + 255) / 256, n32 = cols / 32, n16 = cols / 16;
+  const int64_t nsub = cols / (4 * SQ), nbd = quant::act_q8k_blocks(cols), n32 = cols / 32, n16 = cols / 16;
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -330,7 +321,7 @@ void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Pa
                  const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   // Two groups' panels in one 64-byte aligned buffer per thread; columns rounded up to a block
   // (the last pair of a 32-block row may be half empty).
-  const int64_t cols_up = (cols + 255) / 256 * 256;
+  const int64_t cols_up = quant::act_q8k_blocks(cols) * quant::kActBlock;
   const size_t qbytes = static_cast<size_t>(cols_up) * kGroup;
   const size_t fbytes = static_cast<size_t>(cols_up / 16) * kGroup * sizeof(float);  // 16-column sub-blocks at most
   const size_t group_bytes = qbytes + 2 * fbytes;                                      // multiples of 64
