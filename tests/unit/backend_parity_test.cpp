@@ -208,12 +208,13 @@ TEST_P(Parity, Matmul) {
     TensorType t;
     int64_t in;
   };
-  // (1408: DeepSeek-V2-Lite's expert down projections; 352 and 96: an odd number of 32s. n = 20:
-  // the cpu's integer GEMM in the quantized-activations mode, over a last activation block < 256.)
+  // (1408: DeepSeek-V2-Lite's expert down projections; 352 and 96: an odd number of 32s. In the
+  // cpu's quantized-activations mode n = 1, 2, 9 run the integer gemv and n = 20 the integer GEMM,
+  // both over a last activation block < 256.)
   for (Odd o : {Odd{TensorType::F32, 45}, Odd{TensorType::F16, 45}, Odd{TensorType::BF16, 45},
                 Odd{TensorType::Q8_0, 96}, Odd{TensorType::Q4_0, 352}, Odd{TensorType::Q8_0, 352},
-                Odd{TensorType::Q5_0, 1408}})
-    for (int64_t n : {2, 9, 20}) {
+                Odd{TensorType::Q5_0, 352}, Odd{TensorType::Q5_0, 1408}})
+    for (int64_t n : {1, 2, 9, 20}) {
       OwnedWeight w = weight(o.t, {7, o.in});
       const auto x = randn(static_cast<size_t>(n * o.in));
       auto a = poisoned(static_cast<size_t>(7 * n)), b = a;

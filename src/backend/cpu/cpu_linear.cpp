@@ -26,9 +26,10 @@ bool use_gemv(const cpu::KernelTable& k, TensorType type, int64_t n) {
 bool use_gemm_q8(const cpu::KernelTable& k, TensorType type, int64_t n) {
   return n >= cpu::kGemmQ8MinTokens && k.gemm_q8 && k.has_gemm_q8(type);
 }
-// The integer gemv kernels take rows of whole 256-blocks.
+// The integer gemv kernels take the rows the activation rounding applies to (whole 256-blocks for
+// the K-quants, whole 32s for the 32-block types).
 bool use_gemv_q8(const cpu::KernelTable& k, TensorType type, int64_t cols) {
-  return k.gemv_q8 && k.has_gemv_q8(type) && cols % 256 == 0;
+  return k.gemv_q8 && k.has_gemv_q8(type) && quant::act_q8k_applies(type, cols);
 }
 }  // namespace
 

@@ -97,7 +97,8 @@ struct KernelTable {
                   float* c, int64_t ldc);
   // Integer gemv for the quantized-activations mode (nullptr where the table has none): whether
   // there is one for `type`, and y[t * ldy + r] = Σ_k W[r, k] · x̂[t, k] for t < a.n (1..4, or 8), x̂ the
-  // activations `a` stand for (prepared for `type`); false (nothing written) where there is none.
+  // activations `a` stand for (prepared for `type`), on rows quant::act_q8k_applies to; false
+  // (nothing written) where there is none.
   bool (*has_gemv_q8)(TensorType type) = nullptr;
   bool (*gemv_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActsView& a,
                   float* y, int64_t ldy) = nullptr;

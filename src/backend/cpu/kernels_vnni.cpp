@@ -3,7 +3,9 @@
 // bytes, vpmaddubsw multiplies them with the activation bytes into 16-bit pair sums, and vpdpwssd
 // multiplies those with the sub-block scales (16-bit lanes) into 32-bit sums: the whole 256-block
 // is exact integer arithmetic, converted to float once per block (times d_weight * d_activation).
-// Offsets (Q4_K's mins, Q6_K's -32) go through the activations' 16-element sums. Compiled for
+// Offsets (Q4_K's mins, Q6_K's -32) go through the activations' 16-element sums. The 32-block
+// types (Q8_0, Q4_0, Q5_0) take rows of any whole number of 32s, one vpdpbusd per 64 weights and
+// token with a float scale per block (block32_rows). Compiled for
 // that target by a pragma after every header is included (see kernels_avx512.cpp).
 #include <algorithm>
 #include <cstdint>
@@ -11,12 +13,14 @@
 
 #include "backend/cpu/k4_scales.h"
 #include "backend/cpu/kernels.h"
+#include "quant/act_q8k.h"
 #include "quant/block_io.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define SCHWARM_TARGET_AVX512VNNI
 #include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
+#include "backend/cpu/block32_unpack.h"
 #include "backend/cpu/q6k_unpack.h"
 
 namespace schwarm::cpu {
@@ -144,12 +148,16 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
   }
 }
 
-// Q8_0 rows x NT tokens (rows of whole 256-blocks): per 64 weights (two 32-blocks in one
-// register, lanes 0-7 and 8-15), vpdpbusd multiplies |w| with the activations negated where w < 0;
-// each lane group is scaled by its block's d in float, and a 256-chunk's sum by the activation d.
-template <int NT>
-void q80_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
-  const int64_t nb = cols / 256;
+// The 32-block types (Q8_0, Q4_0, Q5_0) on rows of any whole number of 32s, activations in
+// element order (the last 256-chunk may be shorter): per pair of blocks one register of values u
+// (block32_unpack.h), vpdpbusd with 64 activation bytes gives each block's integer sum in 8 lanes,
+// scaled by the blocks' d in float, a chunk's sum by the activation d. The offsets (w = d · (u −
+// offset)) meet the activations' per-block sums d_a × Σ q (dsum32): one 8-float product per chunk.
+template <int NT, class U32>
+void block32_rows(const uint8_t* w, size_t rb, Block32Layout layout, int64_t nr, int64_t cols, const QActsView& a,
+                  float* y, int64_t ldy, U32&& u32) {
+  const int64_t nsub = cols / 32, nb = quant::act_q8k_blocks(cols);
+  const size_t bb = layout.bytes;
   alignas(64) int32_t ix[4][16];
   for (int k = 0; k < 4; ++k)
     for (int i = 0; i < 16; ++i) ix[k][i] = 2 * k + i / 8;
@@ -159,44 +167,57 @@ void q80_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
   for (int64_t r = 0; r < nr; ++r) {
     const uint8_t* row = w + static_cast<size_t>(r) * rb;
     __m512 acc[NT];
-    for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+    __m256 acco[NT];  // Σ over blocks of d_w × (d_a × Σ q)
+    for (int t = 0; t < NT; ++t) {
+      acc[t] = _mm512_setzero_ps();
+      acco[t] = _mm256_setzero_ps();
+    }
     for (int64_t c = 0; c < nb; ++c) {
-      const uint8_t* blk = row + c * 8 * 34;
-      prefetch_block(blk, 8 * 34);
-      __m128i h = _mm_setzero_si128();
-      h = _mm_insert_epi16(h, quant::load_u16(blk), 0);
-      h = _mm_insert_epi16(h, quant::load_u16(blk + 34), 1);
-      h = _mm_insert_epi16(h, quant::load_u16(blk + 68), 2);
-      h = _mm_insert_epi16(h, quant::load_u16(blk + 102), 3);
-      h = _mm_insert_epi16(h, quant::load_u16(blk + 136), 4);
-      h = _mm_insert_epi16(h, quant::load_u16(blk + 170), 5);
-      h = _mm_insert_epi16(h, quant::load_u16(blk + 204), 6);
-      h = _mm_insert_epi16(h, quant::load_u16(blk + 238), 7);
-      const __m512 dw = _mm512_castps256_ps512(_mm256_cvtph_ps(h));
+      const int64_t nblk = std::min<int64_t>(8, nsub - 8 * c);
+      const uint8_t* blk = row + static_cast<size_t>(8 * c) * bb;
+      prefetch_block(blk, static_cast<size_t>(nblk) * bb);
+      alignas(16) uint16_t d16[8] = {};
+      for (int64_t k = 0; k < nblk; ++k) d16[k] = quant::load_u16(blk + k * bb);
+      const __m256 dw8 = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(d16)));
+      const __m512 dw = _mm512_castps256_ps512(dw8);
       __m512 part[NT];
       for (int t = 0; t < NT; ++t) part[t] = _mm512_setzero_ps();
-      for (int k = 0; k < 4; ++k) {
-        const uint8_t* b0 = blk + 68 * k;
-        const __m512i q = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 2))),
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + 36)), 1);
-        const __mmask64 neg = _mm512_movepi8_mask(q);
-        const __m512i mag = _mm512_abs_epi8(q);
+      for (int64_t k = 0; 2 * k < nblk; ++k) {
+        const bool pair = 2 * k + 1 < nblk;
+        const __m256i lo = u32(blk + 2 * k * bb), hi = pair ? u32(blk + (2 * k + 1) * bb) : _mm256_setzero_si256();
+        const __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
         const __m512 sc = _mm512_permutexvar_ps(idx[k], dw);
+        const __mmask64 m = pair ? ~__mmask64{0} : __mmask64{0xFFFFFFFFu};  // a lone last block: 32 bytes
         for (int t = 0; t < NT; ++t) {
-          const __m512i x = _mm512_loadu_si512(a.q + t * cols + c * 256 + 64 * k);
-          const __m512i dp = _mm512_dpbusd_epi32(zero, mag, _mm512_mask_sub_epi8(x, neg, zero, x));
-          part[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dp), sc, part[t]);
+          const __m512i x = _mm512_maskz_loadu_epi8(m, a.q + t * cols + c * 256 + 64 * k);
+          part[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, u, x)), sc, part[t]);
         }
       }
-      for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(part[t], _mm512_set1_ps(a.d[t * nb + c]), acc[t]);
+      const auto m8 = static_cast<__mmask8>((1u << nblk) - 1u);
+      for (int t = 0; t < NT; ++t) {
+        acc[t] = _mm512_fmadd_ps(part[t], _mm512_set1_ps(a.d[t * nb + c]), acc[t]);
+        acco[t] = _mm256_fmadd_ps(dw8, _mm256_maskz_loadu_ps(m8, a.dsum32 + t * nsub + 8 * c), acco[t]);
+      }
     }
-    for (int t = 0; t < NT; ++t) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+    for (int t = 0; t < NT; ++t) {
+      alignas(32) float o[8];
+      _mm256_store_ps(o, acco[t]);
+      float os = 0.0f;
+      for (float v : o) os += v;
+      y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - layout.offset * os;
+    }
   }
 }
 
 bool has_gemv_q8(TensorType type) {
-  return type == TensorType::Q4_K || type == TensorType::Q6_K || type == TensorType::Q8_0;
+  switch (type) {
+    case TensorType::Q4_K:
+    case TensorType::Q6_K:
+    case TensorType::Q8_0:
+    case TensorType::Q4_0:
+    case TensorType::Q5_0: return true;
+    default: return false;
+  }
 }
 
 template <int NT>
@@ -205,7 +226,9 @@ bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_
   switch (type) {
     case TensorType::Q4_K: q4k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
     case TensorType::Q6_K: q6k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
-    case TensorType::Q8_0: q80_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
+    case TensorType::Q8_0: block32_rows<NT>(w, rb, kQ80Layout, nr, cols, a, y, ldy, u32_q80); return true;
+    case TensorType::Q4_0: block32_rows<NT>(w, rb, kQ40Layout, nr, cols, a, y, ldy, u32_q40); return true;
+    case TensorType::Q5_0: block32_rows<NT>(w, rb, kQ50Layout, nr, cols, a, y, ldy, u32_q50); return true;
     default: return false;
   }
 }

@@ -28,6 +28,7 @@
 #include <immintrin.h>
 #define SCHWARM_TARGET_AVX512VNNI
 #include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
+#include "backend/cpu/block32_unpack.h"
 #include "backend/cpu/q6k_unpack.h"
 
 namespace schwarm::cpu {
@@ -204,29 +205,15 @@ void pack_block32(const uint8_t* w, size_t rb, size_t block_bytes, float offset_
 }
 
 void pack_q80(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  pack_block32(w, rb, 34, 128.0f, rows, cols, p, [&](const uint8_t* blk) {
-    return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2)), flip);
-  });
-}
-
-// 16 bytes of nibbles -> elements 0-15 (low) then 16-31 (high).
-inline __m256i nibbles32(const uint8_t* qs) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)), m4 = _mm_set1_epi8(0x0F);
-  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(q, m4)),
-                                 _mm_and_si128(_mm_srli_epi16(q, 4), m4), 1);
+  pack_block32(w, rb, kQ80Layout.bytes, kQ80Layout.offset, rows, cols, p, u32_q80);
 }
 
 void pack_q40(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  pack_block32(w, rb, 18, 8.0f, rows, cols, p, [&](const uint8_t* blk) { return nibbles32(blk + 2); });
+  pack_block32(w, rb, kQ40Layout.bytes, kQ40Layout.offset, rows, cols, p, u32_q40);
 }
 
 void pack_q50(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  const __m256i b4 = _mm256_set1_epi8(0x10);
-  pack_block32(w, rb, 22, 16.0f, rows, cols, p, [&](const uint8_t* blk) {
-    const __m256i lo = nibbles32(blk + 6);
-    return _mm256_mask_add_epi8(lo, static_cast<__mmask32>(quant::load_u32(blk + 2)), lo, b4);  // bit i: + 16
-  });
+  pack_block32(w, rb, kQ50Layout.bytes, kQ50Layout.offset, rows, cols, p, u32_q50);
 }
 
 inline __m512i broadcast4(const int8_t* p) {
