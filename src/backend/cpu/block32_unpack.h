@@ -3,7 +3,8 @@
 // register, so that w = d · (u − offset): Q8_0 u = q + 128 (offset 128), Q4_0 the nibble (8),
 // Q5_0 the nibble plus 16 from qh (16). `blk` points at the block (its d first). Shared by the
 // integer gemv (kernels_vnni.cpp) and the integer GEMM's packing (kernels_vnni_panel.cpp);
-// include it inside their AVX-512 target region.
+// include it inside their AVX-512 target region. Kernels take them as the functor types below
+// (Q80Values etc.), not as function references, so that they are inlined.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -37,5 +38,15 @@ inline __m256i u32_q50(const uint8_t* blk) {
   return _mm256_mask_add_epi8(lo, static_cast<__mmask32>(quant::load_u32(blk + 2)), lo,
                               _mm256_set1_epi8(0x10));  // bit i of qh: + 16
 }
+
+struct Q80Values {
+  __m256i operator()(const uint8_t* blk) const { return u32_q80(blk); }
+};
+struct Q40Values {
+  __m256i operator()(const uint8_t* blk) const { return u32_q40(blk); }
+};
+struct Q50Values {
+  __m256i operator()(const uint8_t* blk) const { return u32_q50(blk); }
+};
 
 }  // namespace schwarm::cpu

@@ -205,15 +205,15 @@ void pack_block32(const uint8_t* w, size_t rb, size_t block_bytes, float offset_
 }
 
 void pack_q80(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  pack_block32(w, rb, kQ80Layout.bytes, kQ80Layout.offset, rows, cols, p, u32_q80);
+  pack_block32(w, rb, kQ80Layout.bytes, kQ80Layout.offset, rows, cols, p, Q80Values{});
 }
 
 void pack_q40(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  pack_block32(w, rb, kQ40Layout.bytes, kQ40Layout.offset, rows, cols, p, u32_q40);
+  pack_block32(w, rb, kQ40Layout.bytes, kQ40Layout.offset, rows, cols, p, Q40Values{});
 }
 
 void pack_q50(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  pack_block32(w, rb, kQ50Layout.bytes, kQ50Layout.offset, rows, cols, p, u32_q50);
+  pack_block32(w, rb, kQ50Layout.bytes, kQ50Layout.offset, rows, cols, p, Q50Values{});
 }
 
 inline __m512i broadcast4(const int8_t* p) {
