@@ -16,6 +16,14 @@ namespace schwarm::backend_detail {
 
 // Throws Error("OP: WHAT") when !ok.
 void check(bool ok, const char* op, const std::string& what);
+// Throws Error("OP: WHAT").
+[[noreturn]] void fail(const char* op, const std::string& what);
+// As check, but WHAT is built only when the check fails: the checks of every op run once per
+// token in decode, where composing their messages cost ~3 % of the time (malloc and string work).
+#define SCHWARM_CHECK(ok, op, what)                                 \
+  do {                                                              \
+    if (!(ok)) ::schwarm::backend_detail::fail((op), (what));      \
+  } while (0)
 std::string shape_str(const std::vector<int64_t>& shape);
 
 // A 2-D weight [rows, cols] of any type with a dequantize routine; returns {rows, cols}.
