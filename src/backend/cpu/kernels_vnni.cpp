@@ -54,12 +54,15 @@ template <int NT>
 void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   const int64_t nb = cols / 256;
   const __m512i m4 = _mm512_set1_epi8(0x0F);
-  // Scale lanes: for load j, low nibbles -> sub-blocks 4j (words 0-15), 4j + 2 (16-31).
-  alignas(64) int16_t ix[4][32];
+  // Scale lanes: for load j, low nibbles -> sub-blocks 4j (words 0-15), 4j + 2 (16-31), high
+  // nibbles -> 4j + 1, 4j + 3. The 8 scales sit in every 128-bit lane, so an in-lane byte shuffle
+  // (vpshufb, cheaper than a cross-lane word permute) spreads them: control bytes (2s, 2s + 1).
+  alignas(64) uint8_t ix[4][64];
   for (int j = 0; j < 2; ++j)
-    for (int i = 0; i < 32; ++i) {
-      ix[2 * j][i] = static_cast<int16_t>(4 * j + (i < 16 ? 0 : 2));
-      ix[2 * j + 1][i] = static_cast<int16_t>(4 * j + (i < 16 ? 1 : 3));
+    for (int i = 0; i < 64; ++i) {
+      const int s_lo = 4 * j + (i < 32 ? 0 : 2), s_hi = s_lo + 1;
+      ix[2 * j][i] = static_cast<uint8_t>(2 * s_lo + i % 2);
+      ix[2 * j + 1][i] = static_cast<uint8_t>(2 * s_hi + i % 2);
     }
   const __m512i idx[4] = {_mm512_load_si512(ix[0]), _mm512_load_si512(ix[1]), _mm512_load_si512(ix[2]),
                           _mm512_load_si512(ix[3])};
@@ -88,8 +91,8 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
       for (int j = 0; j < 2; ++j) {
         const __m512i q = _mm512_loadu_si512(blk + 16 + 64 * j);
         const __m512i lo = _mm512_and_si512(q, m4), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-        const __m512i s_lo = _mm512_permutexvar_epi16(idx[2 * j], scw);
-        const __m512i s_hi = _mm512_permutexvar_epi16(idx[2 * j + 1], scw);
+        const __m512i s_lo = _mm512_shuffle_epi8(scw, idx[2 * j]);
+        const __m512i s_hi = _mm512_shuffle_epi8(scw, idx[2 * j + 1]);
         dot_128(isum, lo, hi, s_lo, s_hi, a.q + b * 256 + 128 * j, cols);
       }
       for (int t = 0; t < NT; ++t) {
@@ -113,11 +116,14 @@ void q4k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
 template <int NT>
 void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   const int64_t nb = cols / 256;
-  alignas(64) int16_t ix[4][32];
-  for (int k = 0; k < 4; ++k)
-    for (int i = 0; i < 32; ++i) ix[k][i] = static_cast<int16_t>(4 * k + i / 8);
-  const __m512i idx[4] = {_mm512_load_si512(ix[0]), _mm512_load_si512(ix[1]), _mm512_load_si512(ix[2]),
-                          _mm512_load_si512(ix[3])};
+  // Scale lanes of half h: 128-bit lane L of lo (elements 16 L ..) -> sub-block 8h + L, of hi ->
+  // 8h + 4 + L. The half's 8 scales sit in every 128-bit lane, spread by an in-lane byte shuffle.
+  alignas(64) uint8_t ix[2][64];
+  for (int i = 0; i < 64; ++i) {
+    ix[0][i] = static_cast<uint8_t>(2 * (i / 16) + i % 2);
+    ix[1][i] = static_cast<uint8_t>(2 * (4 + i / 16) + i % 2);
+  }
+  const __m512i idx_lo = _mm512_load_si512(ix[0]), idx_hi = _mm512_load_si512(ix[1]);
   for (int64_t r = 0; r < nr; ++r) {
     const uint8_t* row = w + static_cast<size_t>(r) * rb;
     __m512 acc[NT];
@@ -127,14 +133,14 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
       prefetch_block(blk, 210);
       const float d = quant::load_fp16(blk + 208);
       const __m256i scs = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)));
-      const __m512i scw = _mm512_castsi256_si512(scs);
       __m512i isum[NT];
       for (int t = 0; t < NT; ++t) isum[t] = _mm512_setzero_si512();
       for (int h = 0; h < 2; ++h) {
         __m512i lo, hi;
         q6k_unpack_half(blk, h, lo, hi);
-        const __m512i s_lo = _mm512_permutexvar_epi16(idx[2 * h], scw);
-        const __m512i s_hi = _mm512_permutexvar_epi16(idx[2 * h + 1], scw);
+        const __m512i scw = _mm512_broadcast_i32x4(h == 0 ? _mm256_castsi256_si128(scs) : _mm256_extracti128_si256(scs, 1));
+        const __m512i s_lo = _mm512_shuffle_epi8(scw, idx_lo);
+        const __m512i s_hi = _mm512_shuffle_epi8(scw, idx_hi);
         dot_128(isum, lo, hi, s_lo, s_hi, a.q + b * 256 + 128 * h, cols);
       }
       for (int t = 0; t < NT; ++t) {
