@@ -138,7 +138,8 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
       for (int h = 0; h < 2; ++h) {
         __m512i lo, hi;
         q6k_unpack_half(blk, h, lo, hi);
-        const __m512i scw = _mm512_broadcast_i32x4(h == 0 ? _mm256_castsi256_si128(scs) : _mm256_extracti128_si256(scs, 1));
+        const __m512i scw =
+            _mm512_broadcast_i32x4(h == 0 ? _mm256_castsi256_si128(scs) : _mm256_extracti128_si256(scs, 1));
         const __m512i s_lo = _mm512_shuffle_epi8(scw, idx_lo);
         const __m512i s_hi = _mm512_shuffle_epi8(scw, idx_hi);
         dot_128(isum, lo, hi, s_lo, s_hi, a.q + b * 256 + 128 * h, cols);
@@ -215,7 +216,8 @@ void block32_rows(const uint8_t* w, size_t rb, Block32Layout layout, int64_t nr,
         const __m512 sc = _mm512_permutexvar_ps(idx[k], dw);
         for (int t = 0; t < NT; ++t) {
           const int8_t* x = a.q + t * cols + c * 256 + 64 * k;
-          const __m512i xv = pair ? _mm512_loadu_si512(x) : _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+          const __m512i xv = pair ? _mm512_loadu_si512(x)
+                                  : _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
           part[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, u, xv)), sc, part[t]);
         }
       };

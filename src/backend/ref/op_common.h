@@ -20,9 +20,9 @@ void check(bool ok, const char* op, const std::string& what);
 [[noreturn]] void fail(const char* op, const std::string& what);
 // As check, but WHAT is built only when the check fails: the checks of every op run once per
 // token in decode, where composing their messages cost ~3 % of the time (malloc and string work).
-#define SCHWARM_CHECK(ok, op, what)                                 \
-  do {                                                              \
-    if (!(ok)) ::schwarm::backend_detail::fail((op), (what));      \
+#define SCHWARM_CHECK(ok, op, what)                           \
+  do {                                                        \
+    if (!(ok)) ::schwarm::backend_detail::fail((op), (what)); \
   } while (0)
 std::string shape_str(const std::vector<int64_t>& shape);
 
