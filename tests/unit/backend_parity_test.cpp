@@ -209,8 +209,8 @@ TEST_P(Parity, Matmul) {
     int64_t in;
   };
   // (1408: DeepSeek-V2-Lite's expert down projections; 352 and 96: an odd number of 32s. In the
-  // cpu's quantized-activations mode n = 1, 2, 9 run the integer gemv and n = 20 the integer GEMM,
-  // both over a last activation block < 256.)
+  // cpu's quantized-activations mode n = 1, 2 run the integer gemv and n = 9, 20 the integer GEMM
+  // (from cpu::kGemmQ8MinTokens), both over a last activation block < 256.)
   for (Odd o : {Odd{TensorType::F32, 45}, Odd{TensorType::F16, 45}, Odd{TensorType::BF16, 45},
                 Odd{TensorType::Q8_0, 96}, Odd{TensorType::Q4_0, 352}, Odd{TensorType::Q8_0, 352},
                 Odd{TensorType::Q5_0, 352}, Odd{TensorType::Q5_0, 1408}})

@@ -156,37 +156,16 @@ void q6k_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActs
   }
 }
 
-// The fp16 scales d of `n` (at most 8) consecutive 32-blocks of `bb` bytes as 8 floats (0 past n).
-// A whole chunk by register inserts: 8 narrow stores and one wide load would miss store forwarding.
-inline __m256 block_scales8(const uint8_t* blk, size_t bb, int64_t n) {
-  __m128i h = _mm_setzero_si128();
-  if (n == 8) {
-    h = _mm_insert_epi16(h, quant::load_u16(blk), 0);
-    h = _mm_insert_epi16(h, quant::load_u16(blk + bb), 1);
-    h = _mm_insert_epi16(h, quant::load_u16(blk + 2 * bb), 2);
-    h = _mm_insert_epi16(h, quant::load_u16(blk + 3 * bb), 3);
-    h = _mm_insert_epi16(h, quant::load_u16(blk + 4 * bb), 4);
-    h = _mm_insert_epi16(h, quant::load_u16(blk + 5 * bb), 5);
-    h = _mm_insert_epi16(h, quant::load_u16(blk + 6 * bb), 6);
-    h = _mm_insert_epi16(h, quant::load_u16(blk + 7 * bb), 7);
-  } else {  // a row's last, shorter chunk
-    alignas(16) uint16_t d16[8] = {};
-    for (int64_t k = 0; k < n; ++k) d16[k] = quant::load_u16(blk + k * bb);
-    h = _mm_load_si128(reinterpret_cast<const __m128i*>(d16));
-  }
-  return _mm256_cvtph_ps(h);
-}
-
 // The 32-block types (Q8_0, Q4_0, Q5_0) on rows of any whole number of 32s, activations in
 // element order (the last 256-chunk may be shorter): per pair of blocks one register of values u
 // (block32_unpack.h), vpdpbusd with 64 activation bytes gives each block's integer sum in 8 lanes,
 // scaled by the blocks' d in float, a chunk's sum by the activation d. The offsets (w = d · (u −
 // offset)) meet the activations' per-block sums d_a × Σ q (dsum32): one 8-float product per chunk.
-template <int NT, class U32>
-void block32_rows(const uint8_t* w, size_t rb, Block32Layout layout, int64_t nr, int64_t cols, const QActsView& a,
-                  float* y, int64_t ldy, U32&& u32) {
+template <int NT, class Values>
+void block32_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   const int64_t nsub = cols / 32, nb = quant::act_q8k_blocks(cols);
-  const size_t bb = layout.bytes;
+  constexpr size_t bb = Values::kBytes;
+  constexpr Values u32{};
   alignas(64) int32_t ix[4][16];
   for (int k = 0; k < 4; ++k)
     for (int i = 0; i < 16; ++i) ix[k][i] = 2 * k + i / 8;
@@ -237,7 +216,7 @@ void block32_rows(const uint8_t* w, size_t rb, Block32Layout layout, int64_t nr,
       _mm256_store_ps(o, acco[t]);
       float os = 0.0f;
       for (float v : o) os += v;
-      y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - layout.offset * os;
+      y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - Values::kOffset * os;
     }
   }
 }
@@ -259,9 +238,9 @@ bool gemv_q8_nt(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_
   switch (type) {
     case TensorType::Q4_K: q4k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
     case TensorType::Q6_K: q6k_rows<NT>(w, rb, nr, cols, a, y, ldy); return true;
-    case TensorType::Q8_0: block32_rows<NT>(w, rb, kQ80Layout, nr, cols, a, y, ldy, Q80Values{}); return true;
-    case TensorType::Q4_0: block32_rows<NT>(w, rb, kQ40Layout, nr, cols, a, y, ldy, Q40Values{}); return true;
-    case TensorType::Q5_0: block32_rows<NT>(w, rb, kQ50Layout, nr, cols, a, y, ldy, Q50Values{}); return true;
+    case TensorType::Q8_0: block32_rows<NT, Q80Values>(w, rb, nr, cols, a, y, ldy); return true;
+    case TensorType::Q4_0: block32_rows<NT, Q40Values>(w, rb, nr, cols, a, y, ldy); return true;
+    case TensorType::Q5_0: block32_rows<NT, Q50Values>(w, rb, nr, cols, a, y, ldy); return true;
     default: return false;
   }
 }

@@ -174,46 +174,30 @@ void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
   }
 }
 
-// The 32-block types: block k of a row holds columns 32 k .. 32 k + 31; u32(row, k) gives its 32
-// values u as a 256-bit register, and the scale is the block's d.
-template <class U32>
-void pack_block32(const uint8_t* w, size_t rb, size_t block_bytes, float offset_steps, int64_t rows, int64_t cols,
-                  const Panel& p, U32&& u32) {
+// The 32-block types (Values: block32_unpack.h): block k of a row holds columns 32 k .. 32 k + 31,
+// its values u as one 256-bit register, its scale the block's d and its offset Values::kOffset · d.
+template <class Values>
+void pack_block32(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
+  constexpr size_t bb = Values::kBytes;
+  constexpr Values u32{};
   const int64_t nsub = cols / 32;
-  for (int64_t b = 0; b * 8 < nsub; ++b) {  // per 256 columns, row i: [d | offset_steps · d] per block
+  for (int64_t b = 0; b * 8 < nsub; ++b) {  // per 256 columns, row i: [d | offset · d] per block
     __m512 f[kGroup];
     for (int i = 0; i < kGroup; ++i) {
-      __m128i h = _mm_setzero_si128();
-      if (i < rows) {
-        const uint8_t* row = w + static_cast<size_t>(i) * rb;
-        alignas(16) uint16_t d16[8] = {};
-        for (int64_t k = 0; k < 8 && 8 * b + k < nsub; ++k) d16[k] = quant::load_u16(row + (8 * b + k) * block_bytes);
-        h = _mm_load_si128(reinterpret_cast<const __m128i*>(d16));
-      }
-      const __m256 d = _mm256_cvtph_ps(h);
-      f[i] = halves(d, _mm256_mul_ps(d, _mm256_set1_ps(offset_steps)));
+      const __m256 d = i < rows ? block_scales8(w + static_cast<size_t>(i) * rb + static_cast<size_t>(8 * b) * bb, bb,
+                                                std::min<int64_t>(8, nsub - 8 * b))
+                                : _mm256_setzero_ps();
+      f[i] = halves(d, _mm256_mul_ps(d, _mm256_set1_ps(Values::kOffset)));
     }
     store_scales8(f, p, b * 8);
   }
   for (int64_t pair = 0; pair < (nsub + 1) / 2; ++pair)
     pack_pair(rows, pair, p, [&](int i, int64_t pr) {
       const uint8_t* row = w + static_cast<size_t>(i) * rb;
-      const __m256i lo = u32(row + 2 * pr * block_bytes);
-      const __m256i hi = 2 * pr + 1 < nsub ? u32(row + (2 * pr + 1) * block_bytes) : _mm256_setzero_si256();
+      const __m256i lo = u32(row + 2 * pr * bb);
+      const __m256i hi = 2 * pr + 1 < nsub ? u32(row + (2 * pr + 1) * bb) : _mm256_setzero_si256();
       return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     });
-}
-
-void pack_q80(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  pack_block32(w, rb, kQ80Layout.bytes, kQ80Layout.offset, rows, cols, p, Q80Values{});
-}
-
-void pack_q40(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  pack_block32(w, rb, kQ40Layout.bytes, kQ40Layout.offset, rows, cols, p, Q40Values{});
-}
-
-void pack_q50(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
-  pack_block32(w, rb, kQ50Layout.bytes, kQ50Layout.offset, rows, cols, p, Q50Values{});
 }
 
 inline __m512i broadcast4(const int8_t* p) {
@@ -341,9 +325,9 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
     case TensorType::Q4_K: gemm_groups<8>(pack_k4<false>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q5_K: gemm_groups<8>(pack_k4<true>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q6_K: gemm_groups<4>(pack_q6k, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q8_0: gemm_groups<8>(pack_q80, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q4_0: gemm_groups<8>(pack_q40, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q5_0: gemm_groups<8>(pack_q50, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q8_0: gemm_groups<8>(pack_block32<Q80Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q4_0: gemm_groups<8>(pack_block32<Q40Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q5_0: gemm_groups<8>(pack_block32<Q50Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
     default: return false;
   }
   return true;
