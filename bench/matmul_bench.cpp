@@ -76,8 +76,10 @@ Copies replicate(TensorType type, int64_t rows, int64_t cols, size_t copies, uin
   return c;
 }
 
+// repacked: the weights handed to prepare_weights first (Q4_K: the x16 layout, q4k_x16.h), on a
+// backend of this benchmark's own (the copies live as long as it).
 void BM_Matmul(benchmark::State& state, const cpu::KernelTable* table, TensorType type, int64_t rows, int64_t cols,
-               bool q8act) {
+               bool q8act, bool repacked) {
   const int64_t n = state.range(0);
   const TypeTraits& tt = type_traits(type);
   const size_t wbytes = static_cast<size_t>(rows * cols / tt.block_size) * tt.block_bytes;
@@ -88,7 +90,13 @@ void BM_Matmul(benchmark::State& state, const cpu::KernelTable* table, TensorTyp
   std::mt19937 rng(1);
   std::normal_distribution<float> d;
   for (float& v : x) v = d(rng);
-  CpuBackend& be = backend(table, q8act);
+  std::unique_ptr<CpuBackend> own;
+  if (repacked) {
+    own = std::make_unique<CpuBackend>(threads(), table);
+    own->set_quantized_activations(q8act);
+    own->prepare_weights(w.views, {});
+  }
+  CpuBackend& be = repacked ? *own : backend(table, q8act);
   size_t i = 0;
   for (auto _ : state) {
     be.matmul(w.views[i], x, n, y);
@@ -158,18 +166,24 @@ void register_all() {
       for (TensorType t : types) {
         const std::string name = std::string("Matmul/") + s.name + "/" + std::string(tensor_type_name(t)) + "/" +
                                  cpu::isa_name(isa);
-        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows, s.cols, false)
+        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows, s.cols, false, false)
             ->Apply(timing)
             ->Arg(1)->Arg(2)->Arg(4)->Arg(16)->Arg(512)->Unit(benchmark::kMicrosecond);
         // The same in the quantized-activations mode, for the K-quants: the integer kernels.
         if (isa == cpu::Isa::Avx512Vnni && quant::act_q8k_applies(t, s.cols)) {
           benchmark::RegisterBenchmark((name + "_q8act").c_str(), BM_Matmul, cpu::kernel_table(isa), t, s.rows,
-                                       s.cols, true)
+                                       s.cols, true, false)
               ->Apply(timing)
               ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
+          // Q4_K repacked at load (as a model load does, Backend::prepare_weights).
+          if (t == TensorType::Q4_K)
+            benchmark::RegisterBenchmark((name + "_q8act_repacked").c_str(), BM_Matmul, cpu::kernel_table(isa), t,
+                                         s.rows, s.cols, true, true)
+                ->Apply(timing)
+                ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
           // The previous prefill path of this mode (gemv_q8 8 tokens at a time), where gemm_q8 replaced it.
           if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa); peer != cpu::kernel_table(isa))
-            benchmark::RegisterBenchmark((name + "_q8act_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, true)
+            benchmark::RegisterBenchmark((name + "_q8act_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, true, false)
                 ->Apply(timing)
                 ->Arg(8)->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
         }
@@ -177,7 +191,7 @@ void register_all() {
         // (avx512vnni's peer differs only in the quantized-activations mode: above.)
         if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa);
             peer != cpu::kernel_table(isa) && isa != cpu::Isa::Avx512Vnni)
-          benchmark::RegisterBenchmark((name + "_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, false)
+          benchmark::RegisterBenchmark((name + "_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, false, false)
               ->Apply(timing)
               ->Arg(1)->Arg(2)->Arg(4)->Unit(benchmark::kMicrosecond);
       }

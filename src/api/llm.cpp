@@ -1,9 +1,11 @@
 // schwarm::Llm: loading a checkpoint (weights paged in with progress, model bound, tokenizer and
 // chat template found) and the text functions.
 #include <filesystem>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "api/llm_impl.h"
+#include "core/mapped_file.h"
 #include "runtime/kv_cache.h"
 #include "schwarm/error.h"
 
@@ -14,12 +16,15 @@ constexpr int64_t kDefaultContext = 4096;
 
 // Reads one byte per page of every tensor so the weights are in memory before the first token
 // (not paged in during it), reporting progress every 64 MiB.
-void page_in(const Checkpoint& cp, const LoadProgressFn& progress) {
+// Tensors in `skip` (the backend's own copies) are left alone.
+void page_in(const Checkpoint& cp, const LoadProgressFn& progress, const std::unordered_set<const uint8_t*>& skip) {
   uint64_t total = 0, done = 0, reported = 0;
-  for (const TensorView& t : cp.tensors()) total += t.data.size();
+  for (const TensorView& t : cp.tensors())
+    if (!skip.count(t.data.data())) total += t.data.size();
   if (progress) progress(0, total);
   volatile uint8_t sink = 0;
   for (const TensorView& t : cp.tensors()) {
+    if (skip.count(t.data.data())) continue;
     for (size_t i = 0; i < t.data.size(); i += 4096) sink = sink ^ t.data[i];
     done += t.data.size();
     if (progress && done - reported >= (64u << 20)) {
@@ -82,8 +87,16 @@ Llm Llm::load(const std::string& path, const LoadOptions& options) {
   m->checkpoint = Checkpoint::open(path);
   m->backend = make_backend(options);
   for (const std::string& f : m->checkpoint.files()) m->file_size += std::filesystem::file_size(f);
-  // A GPU backend uploads the weights (reading them is the paging in); host backends page them in.
-  if (!m->backend->upload_weights(m->checkpoint.tensors(), options.on_progress)) page_in(m->checkpoint, options.on_progress);
+  // A GPU backend uploads the weights (reading them is the paging in); host backends page them in,
+  // except the weights the backend copied into its own layout (prepare_weights), whose mapped
+  // pages are dropped instead (no second copy in memory).
+  const bool uploaded = m->backend->upload_weights(m->checkpoint.tensors(), options.on_progress);
+  std::unordered_set<const uint8_t*> copied;
+  m->backend->prepare_weights(m->checkpoint.tensors(), [&](const TensorView& t) {
+    copied.insert(t.data.data());
+    MappedFile::release_pages(t.data);
+  });
+  if (!uploaded) page_in(m->checkpoint, options.on_progress, copied);
   m->model = make_model(m->checkpoint);
   m->tokenizer = find_tokenizer(m->checkpoint);
   find_template(*m);

@@ -157,6 +157,16 @@ class Backend {
     return false;
   }
 
+  // Lets a backend keep its own copy, in another layout, of weights it computes from faster so
+  // (the cpu backend repacks Q4_K matrices for its integer kernels), before the first op; calls
+  // copied(t) for each weight copied: the caller may drop the stored bytes' pages (whatever still
+  // reads them, reads them again from the file). Default: nothing.
+  using CopiedWeightFn = std::function<void(const TensorView&)>;
+  virtual void prepare_weights(std::span<const TensorView> weights, const CopiedWeightFn& copied) {
+    (void)weights;
+    (void)copied;
+  }
+
   // y[n, dim] = table[ids[i], :]
   virtual void embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) = 0;
   // y[n, out] = x[n, in] · Wᵀ, W of any registry type.

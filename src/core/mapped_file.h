@@ -21,6 +21,9 @@ class MappedFile {
   size_t size() const { return size_; }
   const uint8_t* data() const { return data_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  // Drops the whole pages inside `bytes` (part of a file mapping) from this process's memory; a
+  // later read pages them in again from the file. For weights a backend keeps its own copy of.
+  static void release_pages(std::span<const uint8_t> bytes);
 
  private:
   std::string path_;

@@ -19,10 +19,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <ostream>
+#include <deque>
 #include <random>
 #include <string>
 #include <thread>
@@ -45,6 +47,8 @@ struct NamedFactory {
   std::function<std::unique_ptr<Backend>()> make;
   // Both this backend and ref run in the quantized-activations mode (quant/act_q8k.h).
   bool quantized_activations = false;
+  // The test hands the weights to Backend::prepare_weights first (cpu: Q4_K repacked, q4k_x16.h).
+  bool prepare = false;
 };
 
 // gtest prints a test's parameter in its name and failures: the backend's name.
@@ -65,6 +69,9 @@ std::vector<NamedFactory> backends() {
     if (const cpu::KernelTable* k = cpu::kernel_table(isa))
       b.push_back({std::string("cpu_") + cpu::isa_name(isa) + "_q8act",
                    [k] { return std::make_unique<CpuBackend>(4, k); }, true});
+  // The same with Q4_K matrices repacked for the integer kernels (prepare_weights), as a model load does.
+  if (const cpu::KernelTable* k = cpu::kernel_table(cpu::Isa::Avx512Vnni))
+    b.push_back({"cpu_avx512vnni_q8act_repacked", [k] { return std::make_unique<CpuBackend>(4, k); }, true, true});
   // The previous gemv kernels (the bench's peer) stay held to ref while they are kept; avx512vnni's
   // peer differs only in the quantized-activations mode (prefill by gemv_q8 instead of gemm_q8).
   for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Avx512Vnni})
@@ -127,6 +134,19 @@ class Parity : public ::testing::TestWithParam<NamedFactory> {
     return OwnedWeight::quantized("w", type, std::move(shape), randn(static_cast<size_t>(n), sd));
   }
   static std::vector<float> poisoned(size_t n) { return std::vector<float>(n, std::nanf("")); }
+  // For the instances that prepare weights: hands them to the backend (which may keep copies by
+  // address: the weights must outlive the test) and checks that every Q4_K matrix with a whole
+  // group of 16 rows of whole 256-blocks was copied, so the repacked kernels are what runs.
+  void prepare(std::initializer_list<const OwnedWeight*> ws) {
+    if (!GetParam().prepare) return;
+    std::vector<TensorView> views;
+    for (const OwnedWeight* w : ws) views.push_back(w->view);
+    size_t copied = 0, expected = 0;
+    be_->prepare_weights(views, [&](const TensorView&) { ++copied; });
+    for (const TensorView& v : views)
+      if (v.type == TensorType::Q4_K && v.shape[0] >= 16 && v.shape[1] % 256 == 0) ++expected;
+    EXPECT_EQ(copied, expected) << trace("prepare_weights");
+  }
 
   void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what,
                     double tol = kTol) {
@@ -176,6 +196,7 @@ class Parity : public ::testing::TestWithParam<NamedFactory> {
 
   uint32_t seed_ = 0;
   std::mt19937 rng_;
+  std::deque<OwnedWeight> keep_;  // weights a backend may hold copies of (prepare), alive until the end
   std::unique_ptr<Backend> ref_, be_;
 };
 
@@ -192,9 +213,11 @@ TEST_P(Parity, Matmul) {
   };
   for (TensorType t : kWeightTypes)
     // n: decode (gemv, up to cpu::kGemvMaxTokens), just past it, and past a 32-token block.
-    for (Shape s : {Shape{1, 256}, Shape{37, 256}, Shape{130, 512}, Shape{300, 1024}, Shape{67, 768}})
+    // Rows: repacked Q4_K (prepare) covers whole groups of 16 (48) and groups plus a stored tail.
+    for (Shape s : {Shape{1, 256}, Shape{37, 256}, Shape{130, 512}, Shape{300, 1024}, Shape{67, 768}, Shape{48, 512}})
       for (int64_t n : {1, 2, 3, 4, 5, 17, 40}) {
-        OwnedWeight w = weight(t, {s.out, s.in});
+        OwnedWeight& w = keep_.emplace_back(weight(t, {s.out, s.in}));
+        prepare({&w});
         const auto x = randn(static_cast<size_t>(n * s.in));
         auto a = poisoned(static_cast<size_t>(n * s.out)), b = a;
         ref_->matmul(w.view, x, n, b);
@@ -276,7 +299,9 @@ TEST_P(Parity, Ffn) {
   for (TensorType t : kWeightTypes)
     for (int64_t n : {1, 7, 20}) {  // 20: past cpu::kGemmQ8MinTokens (the integer GEMM)
       const int64_t hidden = 256, inter = 512;
-      OwnedWeight g = weight(t, {inter, hidden}), u = weight(t, {inter, hidden}), d = weight(t, {hidden, inter});
+      OwnedWeight &g = keep_.emplace_back(weight(t, {inter, hidden})), &u = keep_.emplace_back(weight(t, {inter, hidden})),
+                  &d = keep_.emplace_back(weight(t, {hidden, inter}));
+      prepare({&g, &u, &d});
       const FfnWeights w{g.view, u.view, d.view};
       const auto x = randn(static_cast<size_t>(n * hidden));
       auto a = poisoned(x.size()), b = a;
@@ -339,6 +364,7 @@ TEST_P(Parity, Moe) {
       }
       OwnedWeight bias = OwnedWeight::quantized("bias", TensorType::F32, {mc.spec.n_experts},
                                                 grid(static_cast<size_t>(mc.spec.n_experts)));
+      for (const OwnedWeight& o : own) prepare({&o});
       MoeWeights w;
       w.router = own[0].view;
       if (mc.bias) w.selection_bias = &bias.view;
@@ -355,6 +381,7 @@ TEST_P(Parity, Moe) {
         be_->moe(w, mc.spec, x, n, a);
         expect_close(a, b, "moe " + mc.name + " " + tname(t) + " n=" + std::to_string(n), chain_tol());
       }
+      for (OwnedWeight& o : own) keep_.push_back(std::move(o));  // the backend may hold copies by address
     }
 }
 

@@ -2,6 +2,8 @@
 #include "backend/cpu/cpu_backend.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "backend/cpu/row_decode.h"
 #include "backend/cpu/vec.h"
@@ -12,6 +14,13 @@ namespace schwarm {
 using namespace backend_detail;
 
 std::unique_ptr<Backend> make_cpu_backend(int n_threads) { return std::make_unique<CpuBackend>(n_threads); }
+
+void CpuBackend::prepare_weights(std::span<const TensorView> weights, const CopiedWeightFn& copied) {
+  if (!quantized_activations() || !k_.gemv_q4k_x16 || !k_.gemm_q4k_x16) return;
+  if (const char* e = std::getenv("SCHWARM_CPU_REPACK"); e && std::strcmp(e, "0") == 0) return;
+  for (const TensorView& t : weights)
+    if (repacked_.add(t, pool_) && copied) copied(t);
+}
 
 void CpuBackend::embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) {
   const Dims2 d = check_embed(table, ids, y);

@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/repacked_weights.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace schwarm {
@@ -21,6 +22,9 @@ class CpuBackend final : public Backend {
       : pool_(n_threads), k_(kernels ? *kernels : cpu::kernels()) {}
   std::string name() const override { return "cpu"; }
   const cpu::KernelTable& kernel_table() const { return k_; }
+  // In the quantized-activations mode, with integer kernels for repacked Q4_K (kernels.h), copies
+  // each Q4_K matrix into that layout (q4k_x16.h); SCHWARM_CPU_REPACK=0 turns it off.
+  void prepare_weights(std::span<const TensorView> weights, const CopiedWeightFn& copied) override;
   void embed(const TensorView& table, std::span<const int32_t> ids, std::span<float> y) override;
   void matmul(const TensorView& w, std::span<const float> x, int64_t n, std::span<float> y) override;
   void rms_norm(std::span<const float> x, const TensorView& gain, float eps, std::span<float> y) override;
@@ -72,6 +76,7 @@ class CpuBackend final : public Backend {
   void matmul_unchecked(const TensorView& w, int64_t rows, int64_t cols, const float* x, int64_t n, float* y);
 
   cpu::ThreadPool pool_;
+  cpu::RepackedWeights repacked_;
   const cpu::KernelTable& k_;
   // Scratch reused between calls (ops are not reentrant; one caller at a time).
   std::vector<float> moe_x_, moe_h_, moe_y_, logits_;

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/q4k_x16.h"
 #include "backend/cpu/row_decode.h"
 #include "backend/ref/op_common.h"
 #include "quant/act_q8k.h"
@@ -33,13 +34,17 @@ bool use_gemv_q8(const cpu::KernelTable& k, TensorType type, int64_t cols) {
 }
 }  // namespace
 
+// Where the weight is repacked (prepare_weights), its rows in groups of cpu::kQ4kX16Rows: items
+// are whole groups.
 int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) const {
   if (use_gemv(k_, w.type, n)) {
     // About 64 KiB of weight per item (1..1024 rows): long enough contiguous runs for the
     // prefetchers (with 16 KiB items Qwen3-30B-A3B decoded ~20 % slower on a Zen 4 EPYC, where the
     // kernels' compute and the memory stalls otherwise add up), still enough items to balance.
     const size_t rb = row_bytes(w, cols);
-    return std::clamp<int64_t>(static_cast<int64_t>(65536 / std::max<size_t>(rb, 1)), 1, 1024);
+    const int64_t rows = std::clamp<int64_t>(static_cast<int64_t>(65536 / std::max<size_t>(rb, 1)), 1, 1024);
+    if (quantized_activations() && w.type == TensorType::Q4_K && repacked_.find(w)) return std::max<int64_t>(rows / cpu::kQ4kX16Rows, 1) * cpu::kQ4kX16Rows;
+    return rows;
   }
   // The integer GEMM packs 16 rows at a time (32 per pass): items of 16 to 64 rows, about 64 KiB
   // of 8-bit panel.
@@ -71,6 +76,21 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
   const size_t rbytes = row_bytes(w, cols);
   const uint8_t* src = w.data.data() + static_cast<size_t>(r0) * rbytes;
   if (in.q) {
+    // A repacked Q4_K matrix (prepare_weights): its whole groups of 16 rows by the kernels for
+    // that layout, rows past them (stored layout, copied along) by the rest of this function.
+    if (const uint8_t* rp = r0 % cpu::kQ4kX16Rows == 0 ? repacked_.find(w) : nullptr) {
+      const int64_t whole = std::min(nr, w.shape[0] / cpu::kQ4kX16Rows * cpu::kQ4kX16Rows - r0);
+      if (whole > 0) {
+        const uint8_t* g = rp + static_cast<size_t>(r0) * rbytes;
+        if (n >= cpu::kGemmQ8MinTokens)
+          k_.gemm_q4k_x16(g, whole, cols, in.q->view(0, n), y, ldy);
+        else
+          k_.gemv_q4k_x16(g, whole, cols, in.q->view(0, n), y, ldy);
+        r0 += whole, nr -= whole, y += whole;
+        if (nr == 0) return;
+      }
+      src = rp + static_cast<size_t>(r0) * rbytes;
+    }
     // Many tokens: the integer GEMM (rows repacked once); else the integer gemv kernels, 8 tokens
     // at a time over the item's rows (the rest by <= 4).
     if (use_gemm_q8(k_, w.type, n)) {

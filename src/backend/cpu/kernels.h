@@ -110,6 +110,13 @@ struct KernelTable {
   bool (*has_gemm_q8)(TensorType type) = nullptr;
   bool (*gemm_q8)(TensorType type, const uint8_t* w, size_t row_bytes, int64_t nr, int64_t cols, const QActsView& a,
                   float* y, int64_t ldy) = nullptr;
+  // The same for Q4_K weights repacked in groups of 16 rows (q4k_x16.h; nullptr where none): nr a
+  // multiple of 16; the gemv for a.n = 1..4 tokens, the GEMM for any count (the panel is the
+  // nibbles split, no transpose).
+  void (*gemv_q4k_x16)(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a, float* y,
+                       int64_t ldy) = nullptr;
+  void (*gemm_q4k_x16)(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a, float* y,
+                       int64_t ldy) = nullptr;
   // The activation quantizer of the integer kernels' inputs (nullptr: quant::quantize_act_q8k).
   ActQuantizeFn quantize_act = nullptr;
   // h[i] = silu(g[i]) · u[i] = g / (1 + e^-g) · u (SwiGLU), i < n.

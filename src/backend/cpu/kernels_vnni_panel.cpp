@@ -21,6 +21,7 @@
 
 #include "backend/cpu/k4_scales.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/q4k_x16.h"
 #include "quant/act_q8k.h"
 #include "quant/block_io.h"
 
@@ -141,6 +142,40 @@ void pack_k4(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pane
         }
         return u;
       });
+    }
+  }
+}
+
+// Q4_K repacked (q4k_x16.h), one whole group (rows = 16, rb the stored row bytes): the rows are
+// already in the lanes, so per register of qs the low nibbles are sub-block 2p's column quad and
+// the high nibbles 2p + 1's; scales and offsets are computed for the 16 rows at once.
+void pack_k4_x16(const uint8_t* w, size_t, int64_t, int64_t cols, const Panel& p) {
+  const __m512i lo4 = _mm512_set1_epi8(0x0F), m6 = _mm512_set1_epi8(0x3F), m30 = _mm512_set1_epi8(0x30);
+  const __m512i byte_mask = _mm512_set1_epi32(0xFF);
+  for (int64_t b = 0; b < cols / 256; ++b) {
+    const uint8_t* blk = w + static_cast<size_t>(b) * kQ4kX16BlockBytes;
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+    const __m512i wa = _mm512_loadu_si512(blk + kQ4kX16Scales), wb = _mm512_loadu_si512(blk + kQ4kX16Scales + 64),
+                  wc = _mm512_loadu_si512(blk + kQ4kX16Scales + 128);
+    const __m512i sc[2] = {_mm512_and_si512(wa, m6),
+                           _mm512_or_si512(_mm512_and_si512(wc, lo4), _mm512_and_si512(_mm512_srli_epi32(wa, 2), m30))};
+    const __m512i mn[2] = {_mm512_and_si512(wb, m6),
+                           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(wc, 4), lo4),
+                                           _mm512_and_si512(_mm512_srli_epi32(wb, 2), m30))};
+    for (int s = 0; s < 8; ++s) {  // sub-block s goes to slot kK4Order[s] (the order is its own inverse)
+      const int64_t slot = b * 8 + kK4Order[s];
+      const auto lane = [&](__m512i words) {
+        return _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(words, 8 * (s % 4)), byte_mask));
+      };
+      _mm512_store_ps(p.scale + slot * kGroup, _mm512_mul_ps(lane(sc[s / 4]), d));
+      _mm512_store_ps(p.offset + slot * kGroup, _mm512_mul_ps(lane(mn[s / 4]), dmin));
+    }
+    for (int k = 0; k < 32; ++k) {  // sub-blocks 2 (k / 8) and 2 (k / 8) + 1, column quad k % 8
+      const __m512i v = _mm512_loadu_si512(blk + kQ4kX16Qs + 64 * k);
+      const int64_t even = b * 8 + kK4Order[2 * (k / 8)], odd = b * 8 + kK4Order[2 * (k / 8) + 1];
+      _mm512_store_si512(p.q + (even * 8 + k % 8) * 64, _mm512_and_si512(v, lo4));
+      _mm512_store_si512(p.q + (odd * 8 + k % 8) * 64, _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4));
     }
   }
 }
@@ -333,11 +368,17 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
   return true;
 }
 
+// Q4_K repacked (q4k_x16.h): nr a multiple of 16.
+void gemm_q4k_x16(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
+  gemm_groups<8>(pack_k4_x16, kK4Order, w, static_cast<size_t>(cols / 256) * 144, nr, cols, a, y, ldy);
+}
+
 }  // namespace
 
 void add_vnni_panel_gemm(KernelTable& k) {
   k.has_gemm_q8 = has_gemm_q8;
   k.gemm_q8 = gemm_q8;
+  k.gemm_q4k_x16 = gemm_q4k_x16;
 }
 
 }  // namespace schwarm::cpu
