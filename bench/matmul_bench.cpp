@@ -159,7 +159,9 @@ void register_all() {
     const char* name;
     int64_t rows, cols;
   };
-  const Shape shapes[] = {{"expert_up_768x2048", 768, 2048}, {"expert_down_2048x768", 2048, 768}};
+  const Shape shapes[] = {{"expert_up_768x2048", 768, 2048},
+                          {"expert_down_2048x768", 2048, 768},
+                          {"attn_out_2048x4096", 2048, 4096}};  // Qwen3-30B-A3B's attention output
   for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Avx512Vnni}) {
     if (!cpu::kernel_table(isa)) continue;
     for (const Shape& s : shapes)
@@ -180,7 +182,7 @@ void register_all() {
             benchmark::RegisterBenchmark((name + "_q8act_repacked").c_str(), BM_Matmul, cpu::kernel_table(isa), t,
                                          s.rows, s.cols, true, true)
                 ->Apply(timing)
-                ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
+                ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Arg(32)->Arg(33)->Arg(512)->Unit(benchmark::kMicrosecond);
           // The previous prefill path of this mode (gemv_q8 8 tokens at a time), where gemm_q8 replaced it.
           if (const cpu::KernelTable* peer = cpu::peer_gemv_table(isa); peer != cpu::kernel_table(isa))
             benchmark::RegisterBenchmark((name + "_q8act_peer").c_str(), BM_Matmul, peer, t, s.rows, s.cols, true, false)
