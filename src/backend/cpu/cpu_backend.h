@@ -80,6 +80,7 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& k_;
   // Scratch reused between calls (ops are not reentrant; one caller at a time).
   std::vector<float> moe_x_, moe_h_, moe_y_, logits_;
+  std::vector<float> attn_kt_, attn_v_;  // GQA: keys (transposed) and values per (kv head, sequence)
   std::vector<float> mla_q_, mla_o_;  // MLA: [n, H, rank + d_rope] queries, [n, H, rank] outputs
   InputScratch matmul_in_;
   std::vector<InputScratch> ffn_in_;  // 3 per FFN group: gate, up, down
