@@ -1,7 +1,5 @@
 #include "backend/cpu/repacked_weights.h"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <new>
 
@@ -24,11 +22,9 @@ bool RepackedWeights::add(const TensorView& t, ThreadPool& pool) {
   const int64_t rows = t.shape[t.shape.size() - 2], cols = t.shape.back();
   const int64_t matrices = t.shape.size() == 3 ? t.shape[0] : 1;
   const size_t rb = static_cast<size_t>(cols / 256) * 144, matrix_bytes = static_cast<size_t>(rows) * rb;
-  constexpr size_t kHuge = size_t{2} << 20;
-  const size_t alloc = (t.data.size() + kHuge - 1) / kHuge * kHuge;
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, alloc));
+  const size_t alloc = (t.data.size() + 63) / 64 * 64;
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, alloc));
   if (!p) throw std::bad_alloc();
-  madvise(p, alloc, MADV_HUGEPAGE);  // a hint; refused (no THP) changes nothing
   Held h{t.data.size(), matrix_bytes, rows, cols, std::unique_ptr<uint8_t, FreeDeleter>(p)};
   // Work items: up to 64 groups of one matrix (whole groups; a matrix's tail rows with its last item).
   const int64_t groups = rows / kQ4kX16Rows, per_item = 64, items_per_matrix = (groups + per_item - 1) / per_item;

@@ -3,8 +3,8 @@
 // repacked in groups of 16 rows (q4k_x16.h) for the integer kernels of the quantized-activations
 // mode. Made once at load (Backend::prepare_weights); looked up by the stored bytes' address, so
 // any view of a whole matrix (a 2-D tensor, or one expert of a stacked 3-D tensor) finds its copy.
-// Buffers are 2 MiB aligned and advised for transparent huge pages (fewer TLB misses while decode
-// streams the weights).
+// Buffers are 64-byte aligned. (Advising them for transparent huge pages made no difference to
+// decode on a Zen 4 EPYC: Qwen3-30B-A3B 8L q4_k_m tg128 48.4 vs 49.6 t/s, alternated.)
 #include <cstdint>
 #include <map>
 #include <memory>
