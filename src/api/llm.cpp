@@ -15,13 +15,12 @@ namespace {
 constexpr int64_t kDefaultContext = 4096;
 
 // Reads one byte per page of every tensor so the weights are in memory before the first token
-// (not paged in during it), reporting progress every 64 MiB.
-// Tensors in `skip` (the backend's own copies) are left alone.
-void page_in(const Checkpoint& cp, const LoadProgressFn& progress, const std::unordered_set<const uint8_t*>& skip) {
-  uint64_t total = 0, done = 0, reported = 0;
-  for (const TensorView& t : cp.tensors())
-    if (!skip.count(t.data.data())) total += t.data.size();
-  if (progress) progress(0, total);
+// (not paged in during it), reporting progress every 64 MiB. Tensors in `skip` (the backend's own
+// copies, prepare_weights) are left alone: `done` of the checkpoint's bytes are counted already.
+void page_in(const Checkpoint& cp, const LoadProgressFn& progress, const std::unordered_set<const uint8_t*>& skip,
+             uint64_t done) {
+  uint64_t total = 0, reported = done;
+  for (const TensorView& t : cp.tensors()) total += t.data.size();
   volatile uint8_t sink = 0;
   for (const TensorView& t : cp.tensors()) {
     if (skip.count(t.data.data())) continue;
@@ -91,12 +90,18 @@ Llm Llm::load(const std::string& path, const LoadOptions& options) {
   // except the weights the backend copied into its own layout (prepare_weights), whose mapped
   // pages are dropped instead (no second copy in memory).
   const bool uploaded = m->backend->upload_weights(m->checkpoint.tensors(), options.on_progress);
+  uint64_t total = 0, done = 0;
+  for (const TensorView& t : m->checkpoint.tensors()) total += t.data.size();
+  const LoadProgressFn& progress = options.on_progress;
+  if (!uploaded && progress) progress(0, total);
   std::unordered_set<const uint8_t*> copied;
   m->backend->prepare_weights(m->checkpoint.tensors(), [&](const TensorView& t) {
     copied.insert(t.data.data());
     MappedFile::release_pages(t.data);
+    done += t.data.size();
+    if (!uploaded && progress) progress(done, total);
   });
-  if (!uploaded) page_in(m->checkpoint, options.on_progress, copied);
+  if (!uploaded) page_in(m->checkpoint, progress, copied, done);
   m->model = make_model(m->checkpoint);
   m->tokenizer = find_tokenizer(m->checkpoint);
   find_template(*m);

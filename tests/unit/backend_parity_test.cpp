@@ -213,8 +213,9 @@ TEST_P(Parity, Matmul) {
   };
   for (TensorType t : kWeightTypes)
     // n: decode (gemv, up to cpu::kGemvMaxTokens), just past it, and past a 32-token block.
-    // Rows: repacked Q4_K (prepare) covers whole groups of 16 (48) and groups plus a stored tail.
-    for (Shape s : {Shape{1, 256}, Shape{37, 256}, Shape{130, 512}, Shape{300, 1024}, Shape{67, 768}, Shape{48, 512}})
+    // Rows: repacked Q4_K (prepare) covers whole groups of 16 (48) and groups plus a stored tail;
+    // 1536 columns make prefill items of 40 rows at n = 5 (no whole number of groups).
+    for (Shape s : {Shape{1, 256}, Shape{37, 256}, Shape{130, 512}, Shape{300, 1024}, Shape{67, 768}, Shape{48, 512}, Shape{64, 1536}})
       for (int64_t n : {1, 2, 3, 4, 5, 17, 40}) {
         OwnedWeight& w = keep_.emplace_back(weight(t, {s.out, s.in}));
         prepare({&w});

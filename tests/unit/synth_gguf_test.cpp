@@ -15,9 +15,11 @@
 #include <map>
 #include <set>
 
+#include "backend/cpu/kernels.h"
 #include "golden_harness.h"
 #include "io/gguf_file.h"
 #include "schwarm/error.h"
+#include "schwarm/schwarm.hpp"
 #include "synth.h"
 
 namespace schwarm {
@@ -167,6 +169,26 @@ TEST_P(SynthArch, LoadsAndRunsOnRef) {
     EXPECT_GT(moved, 1e-6);
   }
   EXPECT_LE(rel(cpu_q8, ref_q8), 1e-4 + 5 * moved);
+  // The same with the weights prepared as a load does (cpu: Q4_K repacked where it has the
+  // kernels), on the backend directly and through Llm::load (which also drops the copied
+  // tensors' mapped pages and pages in the rest).
+  const auto cpu_prep = make_cpu_backend(2);
+  cpu_prep->set_quantized_activations(true);
+  size_t copied = 0;
+  cpu_prep->prepare_weights(cp.tensors(), [&](const TensorView&) { ++copied; });
+  const std::vector<float> cpu_prep_q8 = run_prompt_keeping_layers(*model, *cpu_prep, prompt, unused);
+  EXPECT_LE(rel(cpu_prep_q8, ref_q8), 1e-4 + 5 * moved);
+  const cpu::KernelTable* vnni = cpu::kernel_table(cpu::Isa::Avx512Vnni);
+  if (c.mix == synth::Mix::Q4_K_M && vnni && &cpu::kernels() == vnni) {
+    EXPECT_GT(copied, 0u) << "no Q4_K matrix repacked";
+  }
+  LoadOptions lo;
+  lo.backend = "cpu";
+  lo.threads = 2;
+  const std::vector<float> loaded = Llm::load(path, lo).evaluate(prompt);
+  EXPECT_LE(rel(loaded, ref_q8), 1e-4 + 5 * moved);
+  std::printf("[synth] %s/%s: %zu tensors repacked, prepared %.2g, Llm::load %.2g from ref\n", c.arch.c_str(),
+              std::string(synth::mix_name(c.mix)).c_str(), copied, rel(cpu_prep_q8, ref_q8), rel(loaded, ref_q8));
   std::printf("[synth] %s/%s: cpu vs ref %.2g exact, %.2g quantized activations; mode moves logits %.2g\n",
               c.arch.c_str(), std::string(synth::mix_name(c.mix)).c_str(), rel(cpu_exact, logits),
               rel(cpu_q8, ref_q8), rel(ref_q8, logits));

@@ -34,25 +34,26 @@ bool use_gemv_q8(const cpu::KernelTable& k, TensorType type, int64_t cols) {
 }
 }  // namespace
 
-// Where the weight is repacked (prepare_weights), its rows in groups of cpu::kQ4kX16Rows: items
-// are whole groups.
 int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) const {
+  int64_t rows;
   if (use_gemv(k_, w.type, n)) {
     // About 64 KiB of weight per item (1..1024 rows): long enough contiguous runs for the
     // prefetchers (with 16 KiB items Qwen3-30B-A3B decoded ~20 % slower on a Zen 4 EPYC, where the
     // kernels' compute and the memory stalls otherwise add up), still enough items to balance.
     const size_t rb = row_bytes(w, cols);
-    const int64_t rows = std::clamp<int64_t>(static_cast<int64_t>(65536 / std::max<size_t>(rb, 1)), 1, 1024);
-    if (quantized_activations() && w.type == TensorType::Q4_K && repacked_.find(w)) return std::max<int64_t>(rows / cpu::kQ4kX16Rows, 1) * cpu::kQ4kX16Rows;
-    return rows;
+    rows = std::clamp<int64_t>(static_cast<int64_t>(65536 / std::max<size_t>(rb, 1)), 1, 1024);
+  } else if (quantized_activations() && quant::act_q8k_applies(w.type, cols) && use_gemm_q8(k_, w.type, n)) {
+    // The integer GEMM packs 16 rows at a time (32 per pass): items of 16 to 64 rows, about 64 KiB
+    // of 8-bit panel.
+    rows = std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 16, 64) / 16 * 16;
+  } else {
+    // A panel of up to 64 rows and 256 KiB of f32 (L2, beside a block of activations), a multiple
+    // of the micro-kernel's 4 rows.
+    rows = std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 4, 64) / 4 * 4;
   }
-  // The integer GEMM packs 16 rows at a time (32 per pass): items of 16 to 64 rows, about 64 KiB
-  // of 8-bit panel.
-  if (quantized_activations() && quant::act_q8k_applies(w.type, cols) && use_gemm_q8(k_, w.type, n))
-    return std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 16, 64) / 16 * 16;
-  // A panel of up to 64 rows and 256 KiB of f32 (L2, beside a block of activations), a multiple
-  // of the micro-kernel's 4 rows.
-  return std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 4, 64) / 4 * 4;
+  // A repacked weight (prepare_weights) is multiplied by whole groups of cpu::kQ4kX16Rows rows.
+  if (quantized_activations() && repacked_.find(w)) rows = std::max<int64_t>(rows / cpu::kQ4kX16Rows, 1) * cpu::kQ4kX16Rows;
+  return rows;
 }
 
 CpuBackend::Input CpuBackend::prepare_input(TensorType type, const float* x, int64_t n, int64_t cols,
@@ -76,10 +77,12 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
   const size_t rbytes = row_bytes(w, cols);
   const uint8_t* src = w.data.data() + static_cast<size_t>(r0) * rbytes;
   if (in.q) {
-    // A repacked Q4_K matrix (prepare_weights): its whole groups of 16 rows by the kernels for
-    // that layout, rows past them (stored layout, copied along) by the rest of this function.
+    // A repacked Q4_K matrix (prepare_weights): the item's whole groups of 16 rows by the kernels
+    // for that layout; any other rows by the rest of this function, from the copy where they lie
+    // past the matrix's last whole group (stored layout there), else from the stored bytes.
     if (const uint8_t* rp = r0 % cpu::kQ4kX16Rows == 0 ? repacked_.find(w) : nullptr) {
-      const int64_t whole = std::min(nr, w.shape[0] / cpu::kQ4kX16Rows * cpu::kQ4kX16Rows - r0);
+      const int64_t groups_end = w.shape[0] / cpu::kQ4kX16Rows * cpu::kQ4kX16Rows;
+      const int64_t whole = std::max<int64_t>(0, std::min(nr, groups_end - r0)) / cpu::kQ4kX16Rows * cpu::kQ4kX16Rows;
       if (whole > 0) {
         const uint8_t* g = rp + static_cast<size_t>(r0) * rbytes;
         if (n >= cpu::kGemmQ8MinTokens)
@@ -89,7 +92,7 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
         r0 += whole, nr -= whole, y += whole;
         if (nr == 0) return;
       }
-      src = rp + static_cast<size_t>(r0) * rbytes;
+      src = (r0 >= groups_end ? rp : w.data.data()) + static_cast<size_t>(r0) * rbytes;
     }
     // Many tokens: the integer GEMM (rows repacked once); else the integer gemv kernels, 8 tokens
     // at a time over the item's rows (the rest by <= 4).
