@@ -180,6 +180,8 @@ void pack_k4_x16(const uint8_t* w, size_t, int64_t, int64_t cols, const Panel& p
   }
 }
 
+constexpr int kQ6kOffset = 32;  // Q6_K: w = scale · (u - 32)
+
 // Q6_K (rows of whole 256-blocks): pairs in element order, 16 sub-blocks of 16 per block.
 void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
   for (int64_t b = 0; b < cols / 256; ++b) {
@@ -198,7 +200,7 @@ void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
     for (int s = 0; s < 16; ++s) {
       const __m512 sc = _mm512_castsi512_ps(v[s]);
       _mm512_store_ps(p.scale + (b * 16 + s) * kGroup, sc);
-      _mm512_store_ps(p.offset + (b * 16 + s) * kGroup, _mm512_mul_ps(sc, _mm512_set1_ps(32.0f)));
+      _mm512_store_ps(p.offset + (b * 16 + s) * kGroup, _mm512_mul_ps(sc, _mm512_set1_ps(float{kQ6kOffset})));
     }
     for (int j = 0; j < 4; ++j)  // elements 64 j .. 64 j + 63: half j / 2, low or high nibbles
       pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
@@ -244,7 +246,10 @@ inline __m512i broadcast4(const int8_t* p) {
 // R groups (1 or 2) x T tokens (1..4) from token t0: y[t * ldy + 16 r + i] for i < rows - 16 r.
 // SQ: column quads per sub-block (8: 32 columns, 4: 16); order: Q4_K's panel slot -> sub-block
 // within 256 (nullptr: element order).
-template <int R, int T, int SQ>
+// C: the type's offset in units of its scale (Q6_K 32, Q8_0 128, Q4_0 8, Q5_0 16), which then
+// enters the integer sums as their start, -C × Σ q_a of the sub-block, instead of a float
+// multiply-add per row group, token and sub-block; 0 for independent offsets (Q4_K / Q5_K mins).
+template <int R, int T, int SQ, int C>
 void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t0, const int* order, int64_t rows,
                 float* y, int64_t ldy) {
   constexpr int64_t kSubPerBlock = 64 / SQ;
@@ -260,8 +265,14 @@ void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t
     for (int64_t s = 0; s < ns; ++s) {
       const int64_t sb = b * kSubPerBlock + s;
       __m512i isum[R][T];
-      for (int r = 0; r < R; ++r)
-        for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+      for (int t = 0; t < T; ++t) {
+        __m512i start = _mm512_setzero_si512();
+        if constexpr (C != 0) {  // the activations' 16-element sums, element order: SQ / 4 per sub-block
+          const int16_t* bs = a.bsum + (t0 + t) * n16 + sb * (SQ / 4);
+          start = _mm512_set1_epi32(-C * (SQ == 8 ? int32_t{bs[0]} + bs[1] : int32_t{bs[0]}));
+        }
+        for (int r = 0; r < R; ++r) isum[r][t] = start;
+      }
       const int8_t* aq = a.q + t0 * cols + sb * 4 * SQ;
       for (int k = 0; k < SQ; ++k) {
         __m512i wv[R];
@@ -271,17 +282,19 @@ void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t
           for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], wv[r], av);
         }
       }
-      // The offsets meet d_a × Σ q of the sub-block (the activations' element order).
-      float asum[T];
-      for (int t = 0; t < T; ++t)
-        asum[t] = SQ == 8 ? a.dsum32[(t0 + t) * n32 + (order ? b * 8 + order[s] : sb)]
-                          : a.d[(t0 + t) * nbd + b] * static_cast<float>(a.bsum[(t0 + t) * n16 + sb]);
       for (int r = 0; r < R; ++r) {
         const __m512 sc = _mm512_load_ps(p[r].scale + sb * kGroup);
-        const __m512 of = _mm512_load_ps(p[r].offset + sb * kGroup);
-        for (int t = 0; t < T; ++t) {
-          bacc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][t]), sc, bacc[r][t]);
-          acc[r][t] = _mm512_fnmadd_ps(of, _mm512_set1_ps(asum[t]), acc[r][t]);
+        for (int t = 0; t < T; ++t) bacc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][t]), sc, bacc[r][t]);
+      }
+      if constexpr (C == 0) {
+        // The offsets meet d_a × Σ q of the sub-block (the activations' element order).
+        float asum[T];
+        for (int t = 0; t < T; ++t)
+          asum[t] = SQ == 8 ? a.dsum32[(t0 + t) * n32 + (order ? b * 8 + order[s] : sb)]
+                            : a.d[(t0 + t) * nbd + b] * static_cast<float>(a.bsum[(t0 + t) * n16 + sb]);
+        for (int r = 0; r < R; ++r) {
+          const __m512 of = _mm512_load_ps(p[r].offset + sb * kGroup);
+          for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fnmadd_ps(of, _mm512_set1_ps(asum[t]), acc[r][t]);
         }
       }
     }
@@ -301,19 +314,19 @@ void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t
 // n >= 6): a tile costs about as much with 1 token as with 4 (matmul_bench, Q4_K 768 x 2048 on a
 // Zen 4 EPYC: n = 33 took 392-411 us against 361-393 for n = 32), and MoE experts in prefill see
 // ~32 tokens each, so a 1-token tail adds ~10 % to their GEMM.
-template <int R, int SQ>
+template <int R, int SQ, int C>
 void panel_tokens(const Panel (&p)[2], int64_t cols, const QActsView& a, const int* order, int64_t rows, float* y,
                   int64_t ldy) {
   const int64_t rem = a.n % 4;
   const int64_t threes = a.n < 6 ? 0 : rem == 1 ? 3 : rem == 2 ? 2 : rem == 3 ? 1 : 0;
   const int64_t fours_end = a.n - 3 * threes - (a.n < 6 ? rem : 0);
   int64_t t0 = 0;
-  for (; t0 < fours_end; t0 += 4) panel_tile<R, 4, SQ>(p, cols, a, t0, order, rows, y, ldy);
-  for (int64_t i = 0; i < threes; ++i, t0 += 3) panel_tile<R, 3, SQ>(p, cols, a, t0, order, rows, y, ldy);
+  for (; t0 < fours_end; t0 += 4) panel_tile<R, 4, SQ, C>(p, cols, a, t0, order, rows, y, ldy);
+  for (int64_t i = 0; i < threes; ++i, t0 += 3) panel_tile<R, 3, SQ, C>(p, cols, a, t0, order, rows, y, ldy);
   switch (a.n - t0) {
-    case 1: panel_tile<R, 1, SQ>(p, cols, a, t0, order, rows, y, ldy); break;
-    case 2: panel_tile<R, 2, SQ>(p, cols, a, t0, order, rows, y, ldy); break;
-    case 3: panel_tile<R, 3, SQ>(p, cols, a, t0, order, rows, y, ldy); break;
+    case 1: panel_tile<R, 1, SQ, C>(p, cols, a, t0, order, rows, y, ldy); break;
+    case 2: panel_tile<R, 2, SQ, C>(p, cols, a, t0, order, rows, y, ldy); break;
+    case 3: panel_tile<R, 3, SQ, C>(p, cols, a, t0, order, rows, y, ldy); break;
     default: break;
   }
 }
@@ -330,7 +343,7 @@ bool has_gemm_q8(TensorType type) {
   }
 }
 
-template <int SQ>
+template <int SQ, int C>
 void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Panel&), const int* order,
                  const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   // Two groups' panels in one 64-byte aligned buffer per thread; columns rounded up to a block
@@ -353,9 +366,9 @@ void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Pa
     pack(src, rb, std::min<int64_t>(kGroup, rows), cols, p[0]);
     if (rows > kGroup) {
       pack(src + kGroup * rb, rb, rows - kGroup, cols, p[1]);
-      panel_tokens<2, SQ>(p, cols, a, order, rows, y + g0, ldy);
+      panel_tokens<2, SQ, C>(p, cols, a, order, rows, y + g0, ldy);
     } else {
-      panel_tokens<1, SQ>(p, cols, a, order, rows, y + g0, ldy);
+      panel_tokens<1, SQ, C>(p, cols, a, order, rows, y + g0, ldy);
     }
   }
 }
@@ -365,12 +378,12 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
   const bool k_quant = type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K;
   if (!has_gemm_q8(type) || cols % (k_quant ? 256 : 32) != 0) return false;
   switch (type) {
-    case TensorType::Q4_K: gemm_groups<8>(pack_k4<false>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q5_K: gemm_groups<8>(pack_k4<true>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q6_K: gemm_groups<4>(pack_q6k, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q8_0: gemm_groups<8>(pack_block32<Q80Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q4_0: gemm_groups<8>(pack_block32<Q40Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q5_0: gemm_groups<8>(pack_block32<Q50Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q4_K: gemm_groups<8, 0>(pack_k4<false>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q5_K: gemm_groups<8, 0>(pack_k4<true>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q6_K: gemm_groups<4, kQ6kOffset>(pack_q6k, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q8_0: gemm_groups<8, static_cast<int>(Q80Values::kOffset)>(pack_block32<Q80Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q4_0: gemm_groups<8, static_cast<int>(Q40Values::kOffset)>(pack_block32<Q40Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q5_0: gemm_groups<8, static_cast<int>(Q50Values::kOffset)>(pack_block32<Q50Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
     default: return false;
   }
   return true;
@@ -378,7 +391,7 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
 
 // Q4_K repacked (q4k_x16.h): nr a multiple of 16.
 void gemm_q4k_x16(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
-  gemm_groups<8>(pack_k4_x16, kK4Order, w, static_cast<size_t>(cols / 256) * 144, nr, cols, a, y, ldy);
+  gemm_groups<8, 0>(pack_k4_x16, kK4Order, w, static_cast<size_t>(cols / 256) * 144, nr, cols, a, y, ldy);
 }
 
 }  // namespace
