@@ -52,7 +52,8 @@ int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) 
     rows = std::clamp<int64_t>(65536 / std::max<int64_t>(cols, 1), 4, 64) / 4 * 4;
   }
   // A repacked weight (prepare_weights) is multiplied by whole groups of cpu::kQ4kX16Rows rows.
-  if (quantized_activations() && repacked_.find(w)) rows = std::max<int64_t>(rows / cpu::kQ4kX16Rows, 1) * cpu::kQ4kX16Rows;
+  if (quantized_activations() && repacked_.find(w))
+    rows = std::max<int64_t>(rows / cpu::kQ4kX16Rows, 1) * cpu::kQ4kX16Rows;
   return rows;
 }
 
@@ -82,7 +83,8 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
     // past the matrix's last whole group (stored layout there), else from the stored bytes.
     if (const uint8_t* rp = r0 % cpu::kQ4kX16Rows == 0 ? repacked_.find(w) : nullptr) {
       const int64_t groups_end = w.shape[0] / cpu::kQ4kX16Rows * cpu::kQ4kX16Rows;
-      const int64_t whole = std::max<int64_t>(0, std::min(nr, groups_end - r0)) / cpu::kQ4kX16Rows * cpu::kQ4kX16Rows;
+      const int64_t whole =
+          std::max<int64_t>(0, std::min(nr, groups_end - r0)) / cpu::kQ4kX16Rows * cpu::kQ4kX16Rows;
       if (whole > 0) {
         const uint8_t* g = rp + static_cast<size_t>(r0) * rbytes;
         if (n >= cpu::kGemmQ8MinTokens)

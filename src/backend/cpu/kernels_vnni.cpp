@@ -257,7 +257,8 @@ void q4k_x16_rows(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a
       const __m512i wa = _mm512_loadu_si512(blk + kQ4kX16Scales), wb = _mm512_loadu_si512(blk + kQ4kX16Scales + 64),
                     wc = _mm512_loadu_si512(blk + kQ4kX16Scales + 128);
       const __m512i sc[2] = {_mm512_and_si512(wa, m6),  // sub-blocks 0-3, 4-7
-                             _mm512_or_si512(_mm512_and_si512(wc, lo4), _mm512_and_si512(_mm512_srli_epi32(wa, 2), m30))};
+                             _mm512_or_si512(_mm512_and_si512(wc, lo4),
+                                             _mm512_and_si512(_mm512_srli_epi32(wa, 2), m30))};
       const __m512i mn[2] = {_mm512_and_si512(wb, m6),
                              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(wc, 4), lo4),
                                              _mm512_and_si512(_mm512_srli_epi32(wb, 2), m30))};
@@ -297,7 +298,8 @@ void q4k_x16_rows(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a
       for (int t = 0; t < NT; ++t) msum[t] = _mm512_setzero_ps();
       for (int s = 0; s < 8; ++s) {
         const __m512 m = _mm512_cvtepi32_ps(byte_lanes(mn[s / 4], s % 4));
-        for (int t = 0; t < NT; ++t) msum[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(a.dsum32[t * n32 + b * 8 + s]), msum[t]);
+        for (int t = 0; t < NT; ++t)
+          msum[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(a.dsum32[t * n32 + b * 8 + s]), msum[t]);
       }
       for (int t = 0; t < NT; ++t) {
         const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(a.d[t * nb + b]));

@@ -373,6 +373,12 @@ void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Pa
   }
 }
 
+// The 32-block types: offsets of Values::kOffset scales (integer, as the sums' start).
+template <class Values>
+void gemm_block32(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
+  gemm_groups<8, static_cast<int>(Values::kOffset)>(pack_block32<Values>, nullptr, w, rb, nr, cols, a, y, ldy);
+}
+
 bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
              int64_t ldy) {
   const bool k_quant = type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K;
@@ -381,9 +387,9 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
     case TensorType::Q4_K: gemm_groups<8, 0>(pack_k4<false>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q5_K: gemm_groups<8, 0>(pack_k4<true>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q6_K: gemm_groups<4, kQ6kOffset>(pack_q6k, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q8_0: gemm_groups<8, static_cast<int>(Q80Values::kOffset)>(pack_block32<Q80Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q4_0: gemm_groups<8, static_cast<int>(Q40Values::kOffset)>(pack_block32<Q40Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q5_0: gemm_groups<8, static_cast<int>(Q50Values::kOffset)>(pack_block32<Q50Values>, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q8_0: gemm_block32<Q80Values>(w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q4_0: gemm_block32<Q40Values>(w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q5_0: gemm_block32<Q50Values>(w, rb, nr, cols, a, y, ldy); break;
     default: return false;
   }
   return true;
