@@ -16,11 +16,10 @@ constexpr int64_t kDefaultContext = 4096;
 
 // Reads one byte per page of every tensor so the weights are in memory before the first token
 // (not paged in during it), reporting progress every 64 MiB. Tensors in `skip` (the backend's own
-// copies, prepare_weights) are left alone: `done` of the checkpoint's bytes are counted already.
+// copies, prepare_weights) are left alone: `done` of the checkpoint's `total` bytes are counted already.
 void page_in(const Checkpoint& cp, const LoadProgressFn& progress, const std::unordered_set<const uint8_t*>& skip,
-             uint64_t done) {
-  uint64_t total = 0, reported = done;
-  for (const TensorView& t : cp.tensors()) total += t.data.size();
+             uint64_t done, uint64_t total) {
+  uint64_t reported = done;
   volatile uint8_t sink = 0;
   for (const TensorView& t : cp.tensors()) {
     if (skip.count(t.data.data())) continue;
@@ -101,7 +100,7 @@ Llm Llm::load(const std::string& path, const LoadOptions& options) {
     done += t.data.size();
     if (!uploaded && progress) progress(done, total);
   });
-  if (!uploaded) page_in(m->checkpoint, progress, copied, done);
+  if (!uploaded) page_in(m->checkpoint, progress, copied, done, total);
   m->model = make_model(m->checkpoint);
   m->tokenizer = find_tokenizer(m->checkpoint);
   find_template(*m);

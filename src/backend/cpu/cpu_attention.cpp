@@ -91,9 +91,9 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
       auto [kt, vc] = gathered(kvh, s);
       slots_of(batch, s, static_cast<int32_t>(len - 1), slots);
       for (int64_t j = 0; j < len; ++j) {
-        const float* src = cache.k.data() + slots[static_cast<size_t>(j)] * kvw + kvh * head_dim;
-        for (int64_t d = 0; d < head_dim; ++d) kt[d * len + j] = src[d];
-        std::copy_n(cache.v.data() + slots[static_cast<size_t>(j)] * kvw + kvh * head_dim, head_dim, vc + j * head_dim);
+        const int64_t off = slots[static_cast<size_t>(j)] * kvw + kvh * head_dim;
+        for (int64_t d = 0; d < head_dim; ++d) kt[d * len + j] = cache.k[static_cast<size_t>(off + d)];
+        std::copy_n(cache.v.data() + off, head_dim, vc + j * head_dim);
       }
     }
   });

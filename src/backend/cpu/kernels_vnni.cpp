@@ -12,8 +12,8 @@
 #include <cstring>
 
 #include "backend/cpu/k4_scales.h"
-#include "backend/cpu/q4k_x16.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/q4k_x16.h"
 #include "quant/act_q8k.h"
 #include "quant/block_io.h"
 
@@ -22,6 +22,7 @@
 #define SCHWARM_TARGET_AVX512VNNI
 #include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
 #include "backend/cpu/block32_unpack.h"
+#include "backend/cpu/q4k_x16_unpack.h"
 #include "backend/cpu/q6k_unpack.h"
 
 namespace schwarm::cpu {
@@ -229,13 +230,9 @@ void block32_rows(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const Q
 // by one vpdpbusd; per sub-block the 16 rows' 32-bit sums are scaled lane-wise by their 6-bit
 // scales (vpmulld) into one exact integer per row and block, converted to float once per block.
 // The mins meet the activations' per-sub-block sums (dsum32) as in q4k_rows, also lane-wise.
-// No software prefetch: each item is one contiguous run in 2 MiB pages, which the hardware
-// prefetchers follow; from memory (2 threads, matmul_bench) prefetching 2, 4, 8 or 16 KiB ahead
-// was 10-30 % slower than none on a Zen 4 EPYC.
-inline __m512i byte_lanes(__m512i words, int byte) {  // byte `byte` of each 32-bit lane, as int32
-  return byte == 3 ? _mm512_srli_epi32(words, 24)
-                   : _mm512_and_si512(_mm512_srli_epi32(words, 8 * byte), _mm512_set1_epi32(0xFF));
-}
+// No software prefetch: each item is one contiguous run, which the hardware prefetchers follow;
+// from memory (2 threads, matmul_bench) prefetching 2, 4, 8 or 16 KiB ahead was 10-30 % slower
+// than none on a Zen 4 EPYC.
 constexpr int kK4Slot[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // sub-block -> its 32 bytes' slot in the activations
 
 template <int NT>
@@ -244,24 +241,13 @@ void q4k_x16_rows(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a
   // One token has two chains per sub-block pair, too few to hide vpdpbusd's latency: split each.
   constexpr int kChains = NT == 1 ? 2 : 1;
   const __m512i lo4 = _mm512_set1_epi8(0x0F), hi4 = _mm512_set1_epi8(static_cast<char>(0xF0));
-  const __m512i m6 = _mm512_set1_epi8(0x3F), m30 = _mm512_set1_epi8(0x30);
   for (int64_t g = 0; g < nr / kQ4kX16Rows; ++g) {
     const uint8_t* gp = w + static_cast<size_t>(g * nb) * kQ4kX16BlockBytes;
     __m512 acc[NT];
     for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* blk = gp + static_cast<size_t>(b) * kQ4kX16BlockBytes;
-      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
-      const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
-      // The 12 scale bytes' words a, b, c of each row, unpacked as quant::unpack_k4_scales does.
-      const __m512i wa = _mm512_loadu_si512(blk + kQ4kX16Scales), wb = _mm512_loadu_si512(blk + kQ4kX16Scales + 64),
-                    wc = _mm512_loadu_si512(blk + kQ4kX16Scales + 128);
-      const __m512i sc[2] = {_mm512_and_si512(wa, m6),  // sub-blocks 0-3, 4-7
-                             _mm512_or_si512(_mm512_and_si512(wc, lo4),
-                                             _mm512_and_si512(_mm512_srli_epi32(wa, 2), m30))};
-      const __m512i mn[2] = {_mm512_and_si512(wb, m6),
-                             _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(wc, 4), lo4),
-                                             _mm512_and_si512(_mm512_srli_epi32(wb, 2), m30))};
+      const Q4kX16Scales k4 = load_q4k_x16_scales(blk);
       const int8_t* aq = a.q + b * 256;
       __m512i tot[NT];
       for (int t = 0; t < NT; ++t) tot[t] = _mm512_setzero_si512();
@@ -283,7 +269,8 @@ void q4k_x16_rows(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a
             so[c][t] = _mm512_dpbusd_epi32(so[c][t], hi, _mm512_set1_epi32(vo));
           }
         }
-        const __m512i s_even = byte_lanes(sc[p / 2], (2 * p) % 4), s_odd = byte_lanes(sc[p / 2], (2 * p + 1) % 4);
+        const __m512i s_even = byte_lanes(k4.sc[p / 2], (2 * p) % 4);
+        const __m512i s_odd = byte_lanes(k4.sc[p / 2], (2 * p + 1) % 4);
         for (int t = 0; t < NT; ++t) {
           __m512i e = se[0][t], o = so[0][t];
           if constexpr (kChains == 2) {
@@ -297,13 +284,13 @@ void q4k_x16_rows(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a
       __m512 msum[NT];  // Σ_s min_s × (d_a × Σ q of sub-block s), per row
       for (int t = 0; t < NT; ++t) msum[t] = _mm512_setzero_ps();
       for (int s = 0; s < 8; ++s) {
-        const __m512 m = _mm512_cvtepi32_ps(byte_lanes(mn[s / 4], s % 4));
+        const __m512 m = _mm512_cvtepi32_ps(byte_lanes(k4.mn[s / 4], s % 4));
         for (int t = 0; t < NT; ++t)
           msum[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(a.dsum32[t * n32 + b * 8 + s]), msum[t]);
       }
       for (int t = 0; t < NT; ++t) {
-        const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(a.d[t * nb + b]));
-        acc[t] = _mm512_fnmadd_ps(dmin, msum[t], _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot[t]), dd, acc[t]));
+        const __m512 dd = _mm512_mul_ps(k4.d, _mm512_set1_ps(a.d[t * nb + b]));
+        acc[t] = _mm512_fnmadd_ps(k4.dmin, msum[t], _mm512_fmadd_ps(_mm512_cvtepi32_ps(tot[t]), dd, acc[t]));
       }
     }
     for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy + g * kQ4kX16Rows, acc[t]);

@@ -6,11 +6,14 @@
 // token and multiplies them with 16 rows in one instruction (64 multiply-adds; the gemv kernels of
 // kernels_vnni.cpp need two instructions for as many, to apply integer sub-block scales), and
 // flushes each sub-block's 32-bit sums through its float scale; the offsets meet the
-// activations' per-sub-block sums. Rows are packed once and reused by every token.
+// activations' per-sub-block sums — in float for Q4_K / Q5_K, whose mins are independent of the
+// scales, and as the integer sums' start (-offset / scale × Σ q_a) for the others, whose offset is
+// a fixed multiple of the scale (their panels hold no offsets). Rows are packed once and reused
+// by every token.
 //   Q4_K: u = the 4-bit value, scale = d · sc, offset = dmin · m (sub-blocks in the activations'
 //         order 0 2 1 3 4 6 5 7, which is the order of low and high nibbles in 64-byte loads)
 //   Q5_K: as Q4_K with the 5th bit from qh
-//   Q6_K: u = the 6-bit value, scale = d · sc, offset = 32 · d · sc (16-column sub-blocks)
+//   Q6_K: u = the 6-bit value, scale = d · sc, offset = 32 · scale (16-column sub-blocks)
 //   Q8_0: u = q + 128, scale = d, offset = 128 · d;  Q5_0: u = q, offset 16 · d;  Q4_0: offset 8 · d
 // The 32-block types take rows of any whole number of 32s (the activations' last block of 256
 // is then shorter, quant/act_q8k.h). Compiled for that target by isa_target_push.h.
@@ -30,6 +33,7 @@
 #define SCHWARM_TARGET_AVX512VNNI
 #include "backend/cpu/isa_target_push.h"  // NOLINT(build/include)
 #include "backend/cpu/block32_unpack.h"
+#include "backend/cpu/q4k_x16_unpack.h"
 #include "backend/cpu/q6k_unpack.h"
 
 namespace schwarm::cpu {
@@ -150,26 +154,16 @@ void pack_k4(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pane
 // already in the lanes, so per register of qs the low nibbles are sub-block 2p's column quad and
 // the high nibbles 2p + 1's; scales and offsets are computed for the 16 rows at once.
 void pack_k4_x16(const uint8_t* w, size_t, int64_t, int64_t cols, const Panel& p) {
-  const __m512i lo4 = _mm512_set1_epi8(0x0F), m6 = _mm512_set1_epi8(0x3F), m30 = _mm512_set1_epi8(0x30);
-  const __m512i byte_mask = _mm512_set1_epi32(0xFF);
+  const __m512i lo4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < cols / 256; ++b) {
     const uint8_t* blk = w + static_cast<size_t>(b) * kQ4kX16BlockBytes;
-    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
-    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
-    const __m512i wa = _mm512_loadu_si512(blk + kQ4kX16Scales), wb = _mm512_loadu_si512(blk + kQ4kX16Scales + 64),
-                  wc = _mm512_loadu_si512(blk + kQ4kX16Scales + 128);
-    const __m512i sc[2] = {_mm512_and_si512(wa, m6),
-                           _mm512_or_si512(_mm512_and_si512(wc, lo4), _mm512_and_si512(_mm512_srli_epi32(wa, 2), m30))};
-    const __m512i mn[2] = {_mm512_and_si512(wb, m6),
-                           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(wc, 4), lo4),
-                                           _mm512_and_si512(_mm512_srli_epi32(wb, 2), m30))};
+    const Q4kX16Scales k4 = load_q4k_x16_scales(blk);
     for (int s = 0; s < 8; ++s) {  // sub-block s goes to slot kK4Order[s] (the order is its own inverse)
       const int64_t slot = b * 8 + kK4Order[s];
-      const auto lane = [&](__m512i words) {
-        return _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(words, 8 * (s % 4)), byte_mask));
-      };
-      _mm512_store_ps(p.scale + slot * kGroup, _mm512_mul_ps(lane(sc[s / 4]), d));
-      _mm512_store_ps(p.offset + slot * kGroup, _mm512_mul_ps(lane(mn[s / 4]), dmin));
+      const __m512 sc = _mm512_cvtepi32_ps(byte_lanes(k4.sc[s / 4], s % 4));
+      const __m512 mn = _mm512_cvtepi32_ps(byte_lanes(k4.mn[s / 4], s % 4));
+      _mm512_store_ps(p.scale + slot * kGroup, _mm512_mul_ps(sc, k4.d));
+      _mm512_store_ps(p.offset + slot * kGroup, _mm512_mul_ps(mn, k4.dmin));
     }
     for (int k = 0; k < 32; ++k) {  // sub-blocks 2 (k / 8) and 2 (k / 8) + 1, column quad k % 8
       const __m512i v = _mm512_loadu_si512(blk + kQ4kX16Qs + 64 * k);
@@ -185,7 +179,7 @@ constexpr int kQ6kOffset = 32;  // Q6_K: w = scale · (u - 32)
 // Q6_K (rows of whole 256-blocks): pairs in element order, 16 sub-blocks of 16 per block.
 void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
   for (int64_t b = 0; b < cols / 256; ++b) {
-    // Row i: d · sc for its 16 sub-blocks; transposed to 16 rows per sub-block, offsets 32 · scale.
+    // Row i: d · sc for its 16 sub-blocks; transposed to 16 rows per sub-block.
     __m512i v[kGroup];
     for (int i = 0; i < kGroup; ++i) {
       if (i >= rows) {
@@ -197,11 +191,7 @@ void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
       v[i] = _mm512_castps_si512(_mm512_mul_ps(_mm512_cvtepi32_ps(sc), _mm512_set1_ps(_cvtsh_ss(quant::load_u16(blk + 208)))));
     }
     transpose16(v);
-    for (int s = 0; s < 16; ++s) {
-      const __m512 sc = _mm512_castsi512_ps(v[s]);
-      _mm512_store_ps(p.scale + (b * 16 + s) * kGroup, sc);
-      _mm512_store_ps(p.offset + (b * 16 + s) * kGroup, _mm512_mul_ps(sc, _mm512_set1_ps(float{kQ6kOffset})));
-    }
+    for (int s = 0; s < 16; ++s) _mm512_store_ps(p.scale + (b * 16 + s) * kGroup, _mm512_castsi512_ps(v[s]));
     for (int j = 0; j < 4; ++j)  // elements 64 j .. 64 j + 63: half j / 2, low or high nibbles
       pack_pair(rows, 4 * b + j, p, [&](int i, int64_t) {
         __m512i lo, hi;
@@ -212,19 +202,19 @@ void pack_q6k(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pan
 }
 
 // The 32-block types (Values: block32_unpack.h): block k of a row holds columns 32 k .. 32 k + 31,
-// its values u as one 256-bit register, its scale the block's d and its offset Values::kOffset · d.
+// its values u as one 256-bit register, its scale the block's d.
 template <class Values>
 void pack_block32(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Panel& p) {
   constexpr size_t bb = Values::kBytes;
   constexpr Values u32{};
   const int64_t nsub = cols / 32;
-  for (int64_t b = 0; b * 8 < nsub; ++b) {  // per 256 columns, row i: [d | offset · d] per block
+  for (int64_t b = 0; b * 8 < nsub; ++b) {  // per 256 columns, row i: [d | 0] per block
     __m512 f[kGroup];
     for (int i = 0; i < kGroup; ++i) {
       const __m256 d = i < rows ? block_scales8(w + static_cast<size_t>(i) * rb + static_cast<size_t>(8 * b) * bb, bb,
                                                 std::min<int64_t>(8, nsub - 8 * b))
                                 : _mm256_setzero_ps();
-      f[i] = halves(d, _mm256_mul_ps(d, _mm256_set1_ps(Values::kOffset)));
+      f[i] = halves(d, _mm256_setzero_ps());  // no offsets: Values::kOffset enters the integer sums
     }
     store_scales8(f, p, b * 8);
   }
