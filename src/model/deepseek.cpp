@@ -16,6 +16,7 @@
 
 #include "model/model.h"
 #include "model/rope.h"
+#include "model/scratch.h"
 #include "model/weights.h"
 #include "schwarm/error.h"
 
@@ -104,6 +105,7 @@ class DeepSeekModel final : public Model {
   RopeSpec rope_;
   float scale_ = 1.0f;
   MoeSpec spec_;
+  ScratchBuffers scratch_;  // attention's projections (one forward pass at a time)
 };
 
 void DeepSeekModel::bind() {
@@ -173,27 +175,28 @@ void DeepSeekModel::attention(Layer& L, int64_t l, const BatchLayout& batch, KvL
   const int64_t n = batch.n_tokens, H = c_.num_heads, dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim,
                 dv = c_.v_head_dim, kvr = c_.kv_lora_rank, qr = c_.q_lora_rank, dq = dn + dr;
   (void)l;
-  std::vector<float> q(static_cast<size_t>(n * H * dq));  // [n, H, d_nope + d_rope]
+  enum { kQ, kQa, kQNope, kQPe, kKvA, kLatent, kKPe, kO };
+  const std::span<float> q = scratch_.get(kQ, n * H * dq);  // [n, H, d_nope + d_rope]
   if (qr > 0) {
-    std::vector<float> qa(static_cast<size_t>(n * qr));  // [n, q_lora]
+    const std::span<float> qa = scratch_.get(kQa, n * qr);  // [n, q_lora]
     be.matmul(L.q_a, h, n, qa);
     be.rms_norm(qa, L.q_a_norm, kLatentNormEps, qa);
     be.matmul(L.q_b, qa, n, q);
   } else {
     be.matmul(L.q, h, n, q);
   }
-  std::vector<float> q_nope(static_cast<size_t>(n * H * dn)), q_pe(static_cast<size_t>(n * H * dr));
+  const std::span<float> q_nope = scratch_.get(kQNope, n * H * dn), q_pe = scratch_.get(kQPe, n * H * dr);
   copy_cols(q, n * H, dq, 0, dn, q_nope);   // rows are (token, head) pairs
   copy_cols(q, n * H, dq, dn, dr, q_pe);
-  std::vector<float> kv_a(static_cast<size_t>(n * (kvr + dr)));  // [n, kv_lora + d_rope]
+  const std::span<float> kv_a = scratch_.get(kKvA, n * (kvr + dr));  // [n, kv_lora + d_rope]
   be.matmul(L.kv_a, h, n, kv_a);
-  std::vector<float> latent(static_cast<size_t>(n * kvr)), k_pe(static_cast<size_t>(n * dr));
+  const std::span<float> latent = scratch_.get(kLatent, n * kvr), k_pe = scratch_.get(kKPe, n * dr);
   copy_cols(kv_a, n, kvr + dr, 0, kvr, latent);
   copy_cols(kv_a, n, kvr + dr, kvr, dr, k_pe);
   be.rms_norm(latent, L.kv_a_norm, kLatentNormEps, latent);
   be.rope(q_pe, H, dr, batch.pos, rope_);
   be.rope(k_pe, 1, dr, batch.pos, rope_);
-  std::vector<float> o(static_cast<size_t>(n * H * dv));  // [n, H, d_v]
+  const std::span<float> o = scratch_.get(kO, n * H * dv);  // [n, H, d_v]
   be.mla_attention(q_nope, q_pe, latent, k_pe, L.kv_b, H, dn, dr, dv, scale_, batch, cache, o);
   be.matmul(L.o, o, n, out);
 }

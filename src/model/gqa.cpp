@@ -25,6 +25,7 @@
 
 #include "model/model.h"
 #include "model/rope.h"
+#include "model/scratch.h"
 #include "model/weights.h"
 #include "schwarm/error.h"
 
@@ -98,6 +99,7 @@ class GqaModel final : public Model {
   RopeSpec rope_;
   float scale_ = 1.0f;
   MoeSpec spec_;
+  ScratchBuffers scratch_;  // attention's projections (one forward pass at a time)
 };
 
 std::vector<float> GqaModel::bias(int64_t l, const char* hf, const char* gguf, int64_t size) {
@@ -153,7 +155,9 @@ void GqaModel::bind() {
 void GqaModel::attention(Layer& L, const BatchLayout& batch, KvLayerCache& cache, Backend& be,
                          std::span<const float> h, std::span<float> out) {
   const int64_t n = batch.n_tokens, H = c_.num_heads, KV = c_.num_kv_heads, hd = c_.head_dim;
-  std::vector<float> q(static_cast<size_t>(n * H * hd)), k(static_cast<size_t>(n * KV * hd)), v(k.size());
+  enum { kQ, kK, kV, kO };
+  const std::span<float> q = scratch_.get(kQ, n * H * hd), k = scratch_.get(kK, n * KV * hd),
+                         v = scratch_.get(kV, n * KV * hd), o = scratch_.get(kO, n * H * hd);  // o: [n, H, hd]
   be.matmul(L.q, h, n, q);
   be.matmul(L.k, h, n, k);
   be.matmul(L.v, h, n, v);
@@ -166,7 +170,6 @@ void GqaModel::attention(Layer& L, const BatchLayout& batch, KvLayerCache& cache
   }
   be.rope(q, H, hd, batch.pos, rope_);
   be.rope(k, KV, hd, batch.pos, rope_);
-  std::vector<float> o(q.size());  // [n, H, hd]
   be.attention(q, k, v, H, KV, hd, scale_, batch, cache, o);
   be.matmul(L.o, o, n, out);
   add_bias(be, L.o_bias, out);

@@ -48,7 +48,8 @@ class Model {
 
   // Runs tokens[batch.n_tokens] laid out by `batch` (see BatchLayout); caches[layer] must hold every
   // sequence's earlier positions. Token ids outside [0, vocab) throw Error naming the id.
-  // Returns logits as described by ForwardOptions::last_token_only.
+  // Returns logits as described by ForwardOptions::last_token_only. A model runs one forward pass
+  // at a time (its working buffers are reused: model/scratch.h).
   virtual std::vector<float> forward(const BatchLayout& batch, std::span<const int32_t> tokens,
                                      std::span<KvLayerCache> caches, Backend& backend,
                                      const ForwardOptions& options = {}) = 0;

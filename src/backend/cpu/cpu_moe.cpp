@@ -23,9 +23,11 @@ void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const f
   matmul_unchecked(w.router, E, hidden, x.data(), n, logits_.data());
   std::vector<int32_t> ids(static_cast<size_t>(n * K));
   std::vector<float> wts(static_cast<size_t>(n * K));
-  for (int64_t t = 0; t < n; ++t)
-    route_token(spec, logits_.data() + t * E, bias.empty() ? nullptr : bias.data(), ids.data() + t * K,
-                wts.data() + t * K);
+  pool_.parallel_for(n, 16, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      route_token(spec, logits_.data() + t * E, bias.empty() ? nullptr : bias.data(), ids.data() + t * K,
+                  wts.data() + t * K);
+  });
   // Rows of each expert, in token order: first[e] .. first[e + 1] index `slot` (token, choice i).
   std::vector<int64_t> first(static_cast<size_t>(E + 1), 0), slot(static_cast<size_t>(n * K));
   for (int32_t e : ids) ++first[static_cast<size_t>(e) + 1];
@@ -46,8 +48,10 @@ void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const f
   moe_x_.resize(static_cast<size_t>(n * K * hidden));
   moe_h_.resize(static_cast<size_t>(h_size));
   moe_y_.resize(static_cast<size_t>((n * K + n * n_shared) * hidden));
-  for (int64_t s = 0; s < n * K; ++s)  // gathered row s belongs to slot[s]'s token
-    std::copy_n(x.data() + slot[static_cast<size_t>(s)] / K * hidden, hidden, moe_x_.data() + s * hidden);
+  pool_.parallel_for(n * K, 64, [&](int64_t s0, int64_t s1) {  // gathered row s belongs to slot[s]'s token
+    for (int64_t s = s0; s < s1; ++s)
+      std::copy_n(x.data() + slot[static_cast<size_t>(s)] / K * hidden, hidden, moe_x_.data() + s * hidden);
+  });
   float* h = moe_h_.data();
   for (int64_t e = 0; e < E; ++e) {
     const int64_t b = first[static_cast<size_t>(e)], m = first[static_cast<size_t>(e + 1)] - b;

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 #include "schwarm/error.h"
 
@@ -87,12 +86,19 @@ void check_batch(const BatchLayout& b, const KvLayerCache& cache, int64_t k_widt
 }
 
 namespace {
-// Indices of the k largest values, largest first; ties to the lower index.
+// Indices of the k largest values, largest first; ties to the lower index. k scans (k is small:
+// the experts or groups a token keeps) instead of sorting all n, which allocated a merge buffer
+// per token and showed in prefill profiles.
 std::vector<int32_t> top_k_indices(const std::vector<double>& v, int64_t k) {
-  std::vector<int32_t> idx(v.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return v[a] > v[b]; });
-  idx.resize(static_cast<size_t>(k));
+  std::vector<int32_t> idx;
+  std::vector<bool> taken(v.size(), false);
+  for (int64_t i = 0; i < k; ++i) {
+    int32_t best = -1;
+    for (size_t e = 0; e < v.size(); ++e)
+      if (!taken[e] && (best < 0 || v[e] > v[static_cast<size_t>(best)])) best = static_cast<int32_t>(e);
+    taken[static_cast<size_t>(best)] = true;
+    idx.push_back(best);
+  }
   return idx;
 }
 }  // namespace
