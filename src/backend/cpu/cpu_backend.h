@@ -52,6 +52,10 @@ class CpuBackend final : public Backend {
     int64_t m;
     float* h;        // [m, inter] scratch: silu(gate x) * (up x)
     float* y;        // [m, hidden] output
+    // Optional: x already as gate's and up's kernels read it, rows xq_row0 .. xq_row0 + m of xq
+    // (the MoE layer quantizes each token once); x is then unused.
+    const cpu::QActs* xq = nullptr;
+    int64_t xq_row0 = 0;
   };
   // All groups in two pool jobs: (group, row block) items of gate+up+SwiGLU, then of down, so
   // every thread stays busy however unevenly the tokens spread over the experts.
@@ -62,12 +66,15 @@ class CpuBackend final : public Backend {
   struct Input {
     const float* x;
     const cpu::QActs* q;
+    int64_t q_row0 = 0;  // the input's first row in q
   };
   struct InputScratch {
     std::vector<float> xhat;
     cpu::QActs q;
   };
   Input prepare_input(TensorType type, const float* x, int64_t n, int64_t cols, InputScratch& s);
+  // Whether prepare_input gives n rows of `cols` for a weight of `type` their 8-bit form.
+  bool int8_input(TensorType type, int64_t n, int64_t cols) const;
   // y[t * ldy + i] = row r0 + i of w · x[t] for i < nr, t < n: one work item, run on this thread.
   void matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int64_t nr, const Input& x, int64_t n, float* y,
                    int64_t ldy) const;
@@ -80,6 +87,7 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& k_;
   // Scratch reused between calls (ops are not reentrant; one caller at a time).
   std::vector<float> moe_x_, moe_h_, moe_y_, logits_;
+  cpu::QActs moe_xq_, moe_xq_rows_;  // MoE: each token's input quantized once; the experts' rows of it
   std::vector<float> attn_kt_, attn_v_;  // GQA: keys (transposed) and values per (kv head, sequence)
   std::vector<float> mla_q_, mla_o_;  // MLA: [n, H, rank + d_rope] queries, [n, H, rank] outputs
   InputScratch matmul_in_;

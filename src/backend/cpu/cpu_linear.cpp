@@ -57,11 +57,16 @@ int64_t CpuBackend::rows_per_item(const TensorView& w, int64_t cols, int64_t n) 
   return rows;
 }
 
+bool CpuBackend::int8_input(TensorType type, int64_t n, int64_t cols) const {
+  return quantized_activations() && quant::act_q8k_applies(type, cols) &&
+         (use_gemm_q8(k_, type, n) || use_gemv_q8(k_, type, cols));  // matmul_rows' integer kernels
+}
+
 CpuBackend::Input CpuBackend::prepare_input(TensorType type, const float* x, int64_t n, int64_t cols,
                                             InputScratch& s) {
   if (!quantized_activations() || !quant::act_q8k_applies(type, cols)) return {x, nullptr};
   // Rows in parallel where there are many (prefill; from inside a pool task this runs serially).
-  if (use_gemm_q8(k_, type, n) || use_gemv_q8(k_, type, cols)) {  // matmul_rows' integer kernels
+  if (int8_input(type, n, cols)) {
     cpu::size_q8_acts(n, cols, s.q);
     pool_.parallel_for(n, 8, [&](int64_t t0, int64_t t1) { cpu::prepare_q8_act_rows(type, x, t0, t1, s.q, k_.quantize_act); });
     return {x, &s.q};
@@ -88,9 +93,9 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
       if (whole > 0) {
         const uint8_t* g = rp + static_cast<size_t>(r0) * rbytes;
         if (n >= cpu::kGemmQ8MinTokens)
-          k_.gemm_q4k_x16(g, whole, cols, in.q->view(0, n), y, ldy);
+          k_.gemm_q4k_x16(g, whole, cols, in.q->view(in.q_row0, n), y, ldy);
         else
-          k_.gemv_q4k_x16(g, whole, cols, in.q->view(0, n), y, ldy);
+          k_.gemv_q4k_x16(g, whole, cols, in.q->view(in.q_row0, n), y, ldy);
         r0 += whole, nr -= whole, y += whole;
         if (nr == 0) return;
       }
@@ -99,12 +104,12 @@ void CpuBackend::matmul_rows(const TensorView& w, int64_t cols, int64_t r0, int6
     // Many tokens: the integer GEMM (rows repacked once); else the integer gemv kernels, 8 tokens
     // at a time over the item's rows (the rest by <= 4).
     if (use_gemm_q8(k_, w.type, n)) {
-      k_.gemm_q8(w.type, src, rbytes, nr, cols, in.q->view(0, n), y, ldy);
+      k_.gemm_q8(w.type, src, rbytes, nr, cols, in.q->view(in.q_row0, n), y, ldy);
       return;
     }
     for (int64_t t0 = 0; t0 < n;) {
       const int64_t nt = n - t0 >= 8 ? 8 : std::min(cpu::kGemvMaxTokens, n - t0);
-      k_.gemv_q8(w.type, src, rbytes, nr, cols, in.q->view(t0, nt), y + t0 * ldy, ldy);
+      k_.gemv_q8(w.type, src, rbytes, nr, cols, in.q->view(in.q_row0 + t0, nt), y + t0 * ldy, ldy);
       t0 += nt;
     }
     return;
@@ -175,6 +180,10 @@ void CpuBackend::ffn_groups(std::span<const FfnGroup> groups, int64_t hidden) {
     const FfnGroup& f = groups[static_cast<size_t>(g)];
     if (f.m == 0) return;
     const auto i = static_cast<size_t>(3 * g);
+    if (f.xq) {
+      in[i] = in[i + 1] = Input{nullptr, f.xq, f.xq_row0};
+      return;
+    }
     in[i] = prepare_input(f.w->gate.type, f.x, f.m, hidden, ffn_in_[i]);
     in[i + 1] = f.w->up.type == f.w->gate.type ? in[i] : prepare_input(f.w->up.type, f.x, f.m, hidden, ffn_in_[i + 1]);
   });

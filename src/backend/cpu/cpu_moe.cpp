@@ -1,7 +1,8 @@
 // cpu: the MoE layer grouped by expert. Router logits for all tokens in one matmul, routing per
 // token (route_token, the same rule as ref); then every selected expert (over the gathered rows
 // of the tokens that chose it) and every shared expert (over all tokens) run together as one
-// grouped FFN (ffn_groups: two pool jobs of (expert, row block) items); last, each token's
+// grouped FFN (ffn_groups: two pool jobs of (expert, row block) items; in the quantized-activations
+// mode each token's input is quantized once and its 8-bit row gathered per expert); last, each token's
 // output is the weighted sum of its experts' rows plus the shared experts' rows. For decode
 // (n = 1) this is the fused step: only the k selected experts' weights are read, each once.
 #include <algorithm>
@@ -45,24 +46,49 @@ void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const f
     if (m > 0) h_size += m * w.experts[static_cast<size_t>(e)].gate.shape[0];
   }
   for (const FfnWeights& f : w.shared) h_size += n * f.gate.shape[0];
-  moe_x_.resize(static_cast<size_t>(n * K * hidden));
   moe_h_.resize(static_cast<size_t>(h_size));
   moe_y_.resize(static_cast<size_t>((n * K + n * n_shared) * hidden));
-  pool_.parallel_for(n * K, 64, [&](int64_t s0, int64_t s1) {  // gathered row s belongs to slot[s]'s token
-    for (int64_t s = s0; s < s1; ++s)
-      std::copy_n(x.data() + slot[static_cast<size_t>(s)] / K * hidden, hidden, moe_x_.data() + s * hidden);
-  });
+  // The experts' input rows, gathered in slot order (row s belongs to slot[s]'s token). Where the
+  // routed experts' gate and up read 8-bit activations whatever their token counts (int8_input at
+  // one token: the gemv kernels), each token is quantized once and its 8-bit row gathered K times,
+  // instead of gathering K float copies and quantizing each.
+  const TensorType gate_type = w.experts[0].gate.type;
+  bool quantize_once = int8_input(gate_type, 1, hidden);
+  for (const FfnWeights& f : w.experts) quantize_once = quantize_once && f.gate.type == gate_type && f.up.type == gate_type;
+  std::vector<int64_t> token_of(static_cast<size_t>(n * K));
+  for (int64_t s = 0; s < n * K; ++s) token_of[static_cast<size_t>(s)] = slot[static_cast<size_t>(s)] / K;
+  if (quantize_once) {
+    cpu::size_q8_acts(n, hidden, moe_xq_);
+    pool_.parallel_for(n, 8, [&](int64_t t0, int64_t t1) {
+      cpu::prepare_q8_act_rows(gate_type, x.data(), t0, t1, moe_xq_, k_.quantize_act);
+    });
+    cpu::size_q8_acts(n * K, hidden, moe_xq_rows_);
+    pool_.parallel_for(n * K, 64, [&](int64_t s0, int64_t s1) {
+      cpu::gather_q8_act_rows(moe_xq_, token_of.data(), s0, s1, moe_xq_rows_);
+    });
+  } else {
+    moe_x_.resize(static_cast<size_t>(n * K * hidden));
+    pool_.parallel_for(n * K, 64, [&](int64_t s0, int64_t s1) {
+      for (int64_t s = s0; s < s1; ++s)
+        std::copy_n(x.data() + token_of[static_cast<size_t>(s)] * hidden, hidden, moe_x_.data() + s * hidden);
+    });
+  }
   float* h = moe_h_.data();
   for (int64_t e = 0; e < E; ++e) {
     const int64_t b = first[static_cast<size_t>(e)], m = first[static_cast<size_t>(e + 1)] - b;
     if (m == 0) continue;
     const FfnWeights& f = w.experts[static_cast<size_t>(e)];
-    groups.push_back({&f, f.gate.shape[0], moe_x_.data() + b * hidden, m, h, moe_y_.data() + b * hidden});
+    FfnGroup g{&f, f.gate.shape[0], quantize_once ? nullptr : moe_x_.data() + b * hidden, m, h,
+               moe_y_.data() + b * hidden};
+    if (quantize_once) g.xq = &moe_xq_rows_, g.xq_row0 = b;
+    groups.push_back(g);
     h += m * f.gate.shape[0];
   }
   float* ys = moe_y_.data() + n * K * hidden;
   for (const FfnWeights& f : w.shared) {
-    groups.push_back({&f, f.gate.shape[0], x.data(), n, h, ys});
+    FfnGroup g{&f, f.gate.shape[0], x.data(), n, h, ys};
+    if (quantize_once && f.gate.type == gate_type && f.up.type == gate_type) g.xq = &moe_xq_;  // all n tokens
+    groups.push_back(g);
     h += n * f.gate.shape[0];
     ys += n * hidden;
   }

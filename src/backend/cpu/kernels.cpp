@@ -88,6 +88,17 @@ void size_q8_acts(int64_t n, int64_t cols, QActs& out) {
   out.dsum32.resize(static_cast<size_t>(n * cols / 32));
 }
 
+void gather_q8_act_rows(const QActs& src, const int64_t* rows, int64_t t0, int64_t t1, QActs& out) {
+  const int64_t cols = src.cols, nb = quant::act_q8k_blocks(cols);
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t r = rows[t];
+    std::copy_n(src.q.data() + r * cols, cols, out.q.data() + t * cols);
+    std::copy_n(src.d.data() + r * nb, nb, out.d.data() + t * nb);
+    std::copy_n(src.bsum.data() + r * (cols / 16), cols / 16, out.bsum.data() + t * (cols / 16));
+    std::copy_n(src.dsum32.data() + r * (cols / 32), cols / 32, out.dsum32.data() + t * (cols / 32));
+  }
+}
+
 void prepare_q8_acts(TensorType type, const float* x, int64_t n, int64_t cols, QActs& out, ActQuantizeFn quantize) {
   size_q8_acts(n, cols, out);
   prepare_q8_act_rows(type, x, 0, n, out, quantize);

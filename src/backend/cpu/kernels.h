@@ -76,6 +76,10 @@ void size_q8_acts(int64_t n, int64_t cols, QActs& out);
 void prepare_q8_act_rows(TensorType type, const float* x, int64_t t0, int64_t t1, QActs& out,
                          ActQuantizeFn quantize = nullptr);
 
+// Row t of `out` (already sized: size_q8_acts) = row rows[t] of src, for t in [t0, t1): the MoE
+// layer quantizes each token once and gathers the rows of every expert's tokens.
+void gather_q8_act_rows(const QActs& src, const int64_t* rows, int64_t t0, int64_t t1, QActs& out);
+
 // The portable element-wise kernels (std::exp), the defaults of every table.
 void scalar_swiglu(const float* g, const float* u, float* h, int64_t n);
 void scalar_softmax(float* s, int64_t n, float scale);
