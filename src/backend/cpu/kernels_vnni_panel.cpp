@@ -6,12 +6,13 @@
 // token and multiplies them with 16 rows in one instruction (64 multiply-adds; the gemv kernels of
 // kernels_vnni.cpp need two instructions for as many, to apply integer sub-block scales), and
 // flushes each sub-block's 32-bit sums through its float scale; the offsets meet the
-// activations' per-sub-block sums — in float for Q4_K / Q5_K, whose mins are independent of the
-// scales, and as the integer sums' start (-offset / scale × Σ q_a) for the others, whose offset is
-// a fixed multiple of the scale (their panels hold no offsets). Rows are packed once and reused
-// by every token.
+// activations' per-sub-block sums — for Q4_K / Q5_K, whose mins are independent of the scales,
+// as integer dot products of the 6-bit mins with those sums once per block, scaled by dmin; for
+// the others, whose offset is a fixed multiple of the scale, as the integer sums' start
+// (-offset / scale × Σ q_a). Rows are packed once and reused by every token.
 //   Q4_K: u = the 4-bit value, scale = d · sc, offset = dmin · m (sub-blocks in the activations'
-//         order 0 2 1 3 4 6 5 7, which is the order of low and high nibbles in 64-byte loads)
+//         order 0 2 1 3 4 6 5 7, which is the order of low and high nibbles in 64-byte loads;
+//         the mins in element order)
 //   Q5_K: as Q4_K with the 5th bit from qh
 //   Q6_K: u = the 6-bit value, scale = d · sc, offset = 32 · scale (16-column sub-blocks)
 //   Q8_0: u = q + 128, scale = d, offset = 128 · d;  Q5_0: u = q, offset 16 · d;  Q4_0: offset 8 · d
@@ -42,11 +43,14 @@ namespace {
 constexpr int kGroup = 16;  // weight rows per panel: one register's 32-bit lanes
 
 // One group's panel: q [column quads][16 rows][4 bytes], in 64-column pairs (16 quads, the unit
-// of packing); scale and offset [sub-blocks][16 rows]. Sub-blocks in the activations' order.
+// of packing); scale [sub-blocks][16 rows] (sub-blocks in the activations' order). Q4_K / Q5_K
+// also: mins [blocks][4 pairs][16 rows] as int16 pairs (m 2p, m 2p + 1: element order) and dmin
+// [blocks][16 rows].
 struct Panel {
   uint8_t* q;
   float* scale;
-  float* offset;
+  int32_t* mins;
+  float* dmin;
 };
 
 // Transposes a 16 x 16 matrix of 32-bit elements held as 16 rows: r[i] lane c -> r[c] lane i.
@@ -86,22 +90,15 @@ inline void pack_pair(int64_t rows, int64_t pair, const Panel& p, Unpack&& unpac
   for (int c = 0; c < 16; ++c) _mm512_store_si512(dst + 64 * c, v[c]);
 }
 
-// Scales and offsets of one 256-column block of a group with 32-column sub-blocks: f[i] = row i's
-// [8 scales | 8 offsets] (slot order; zero for rows past the group's), stored per slot for the
-// 16 rows by one transpose.
-inline void store_scales8(__m512 (&f)[kGroup], const Panel& p, int64_t sub0) {
-  __m512i v[kGroup];
-  for (int i = 0; i < kGroup; ++i) v[i] = _mm512_castps_si512(f[i]);
+// One 256-column block of a group with 32-column sub-blocks: v[i] = row i's 16 words (zero for
+// rows past the group's), lanes 0-7 its 8 float scales (slot order), for Q4_K / Q5_K lanes 8-11
+// its mins pairs and lane 12 its dmin; stored per lane for the 16 rows by one transpose.
+inline void store_block_scales(__m512i (&v)[kGroup], const Panel& p, int64_t b, bool mins) {
   transpose16(v);
-  for (int s = 0; s < 8; ++s) {
-    _mm512_store_ps(p.scale + (sub0 + s) * kGroup, _mm512_castsi512_ps(v[s]));
-    _mm512_store_ps(p.offset + (sub0 + s) * kGroup, _mm512_castsi512_ps(v[8 + s]));
-  }
-}
-
-// [lo x 8 | hi x 8]
-inline __m512 halves(__m256 lo, __m256 hi) {
-  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+  for (int s = 0; s < 8; ++s) _mm512_store_ps(p.scale + (b * 8 + s) * kGroup, _mm512_castsi512_ps(v[s]));
+  if (!mins) return;
+  for (int j = 0; j < 4; ++j) _mm512_store_si512(p.mins + (b * 4 + j) * kGroup, v[8 + j]);
+  _mm512_store_si512(p.dmin + b * kGroup, v[12]);
 }
 
 constexpr int kK4Order[8] = {0, 2, 1, 3, 4, 6, 5, 7};  // Q4_K panel slot -> sub-block
@@ -113,24 +110,28 @@ void pack_k4(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pane
   constexpr int64_t kBytes = kQh ? 176 : 144, kQs = kQh ? 48 : 16;
   const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
   for (int64_t b = 0; b < cols / 256; ++b) {
-    // Row i: [d · sc | dmin · m] per slot (the sub-blocks in kK4Order).
-    const __m512i order = _mm512_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15);
-    __m512 f[kGroup];
+    // Row i: [d · sc per slot (the sub-blocks in kK4Order) | mins pairs | dmin | 0 0 0].
+    const __m256i order = _mm256_setr_epi32(0, 2, 1, 3, 4, 6, 5, 7);
+    __m512i v[kGroup];
     for (int i = 0; i < kGroup; ++i) {
       if (i >= rows) {
-        f[i] = _mm512_setzero_ps();
+        v[i] = _mm512_setzero_si512();
         continue;
       }
       const uint8_t* blk = w + static_cast<size_t>(i) * rb + b * kBytes;
       const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(quant::load_u32(blk))));  // d, dmin
       uint64_t sc8, mn8;
       unpack_k4_scales_u64(blk + 4, sc8, mn8);
-      const __m512i v = _mm512_permutexvar_epi32(
-          order, _mm512_cvtepu8_epi32(_mm_set_epi64x(static_cast<long long>(mn8), static_cast<long long>(sc8))));
-      const __m512 mult = halves(_mm256_broadcastss_ps(dd), _mm256_broadcastss_ps(_mm_movehdup_ps(dd)));
-      f[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(v), mult);
+      const __m256 sc = _mm256_mul_ps(
+          _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(
+              _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(sc8))), order)),
+          _mm256_broadcastss_ps(dd));
+      const __m128i mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(mn8)));  // 4 pairs
+      const __m128i dmin = _mm_castps_si128(_mm_insert_ps(_mm_setzero_ps(), dd, 0x40));      // [dmin 0 0 0]
+      v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_castps_si256(sc)),
+                                _mm256_inserti128_si256(_mm256_castsi128_si256(mins), dmin, 1), 1);
     }
-    store_scales8(f, p, b * 8);
+    store_block_scales(v, p, b, true);
     for (int j = 0; j < 4; ++j) {
       // Register j holds sub-blocks s and s + 2 (s = 4 (j / 2) + j % 2): their qh bits per half.
       const int s = 4 * (j / 2) + j % 2;
@@ -152,19 +153,26 @@ void pack_k4(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const Pane
 
 // Q4_K repacked (q4k_x16.h), one whole group (rows = 16, rb the stored row bytes): the rows are
 // already in the lanes, so per register of qs the low nibbles are sub-block 2p's column quad and
-// the high nibbles 2p + 1's; scales and offsets are computed for the 16 rows at once.
+// the high nibbles 2p + 1's; scales and mins are unpacked for the 16 rows at once.
 void pack_k4_x16(const uint8_t* w, size_t, int64_t, int64_t cols, const Panel& p) {
   const __m512i lo4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < cols / 256; ++b) {
     const uint8_t* blk = w + static_cast<size_t>(b) * kQ4kX16BlockBytes;
     const Q4kX16Scales k4 = load_q4k_x16_scales(blk);
     for (int s = 0; s < 8; ++s) {  // sub-block s goes to slot kK4Order[s] (the order is its own inverse)
-      const int64_t slot = b * 8 + kK4Order[s];
       const __m512 sc = _mm512_cvtepi32_ps(byte_lanes(k4.sc[s / 4], s % 4));
-      const __m512 mn = _mm512_cvtepi32_ps(byte_lanes(k4.mn[s / 4], s % 4));
-      _mm512_store_ps(p.scale + slot * kGroup, _mm512_mul_ps(sc, k4.d));
-      _mm512_store_ps(p.offset + slot * kGroup, _mm512_mul_ps(mn, k4.dmin));
+      _mm512_store_ps(p.scale + (b * 8 + kK4Order[s]) * kGroup, _mm512_mul_ps(sc, k4.d));
     }
+    // Mins pair j: bytes 2 (j % 2) and 2 (j % 2) + 1 of each lane of mn[j / 2] zero-extended to
+    // its two halves (vpshufb indexes within 128 bits: lane k's bytes start at 4 (k % 4)).
+    const __m512i lane_byte0 = _mm512_setr_epi32(0, 0x40004, 0x80008, 0xC000C, 0, 0x40004, 0x80008, 0xC000C, 0,
+                                                 0x40004, 0x80008, 0xC000C, 0, 0x40004, 0x80008, 0xC000C);
+    const __m512i lo_pair = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(0x80018000u)), lane_byte0),
+                  hi_pair = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(0x80038002u)), lane_byte0);
+    for (int j = 0; j < 4; ++j)
+      _mm512_store_si512(p.mins + (b * 4 + j) * kGroup,
+                         _mm512_shuffle_epi8(k4.mn[j / 2], j % 2 == 0 ? lo_pair : hi_pair));
+    _mm512_store_ps(p.dmin + b * kGroup, k4.dmin);
     for (int k = 0; k < 32; ++k) {  // sub-blocks 2 (k / 8) and 2 (k / 8) + 1, column quad k % 8
       const __m512i v = _mm512_loadu_si512(blk + kQ4kX16Qs + 64 * k);
       const int64_t even = b * 8 + kK4Order[2 * (k / 8)], odd = b * 8 + kK4Order[2 * (k / 8) + 1];
@@ -208,15 +216,15 @@ void pack_block32(const uint8_t* w, size_t rb, int64_t rows, int64_t cols, const
   constexpr size_t bb = Values::kBytes;
   constexpr Values u32{};
   const int64_t nsub = cols / 32;
-  for (int64_t b = 0; b * 8 < nsub; ++b) {  // per 256 columns, row i: [d | 0] per block
-    __m512 f[kGroup];
+  for (int64_t b = 0; b * 8 < nsub; ++b) {  // per 256 columns, row i: [d per block | 0]
+    __m512i v[kGroup];
     for (int i = 0; i < kGroup; ++i) {
       const __m256 d = i < rows ? block_scales8(w + static_cast<size_t>(i) * rb + static_cast<size_t>(8 * b) * bb, bb,
                                                 std::min<int64_t>(8, nsub - 8 * b))
                                 : _mm256_setzero_ps();
-      f[i] = halves(d, _mm256_setzero_ps());  // no offsets: Values::kOffset enters the integer sums
+      v[i] = _mm512_zextsi256_si512(_mm256_castps_si256(d));  // no offsets: Values::kOffset enters the integer sums
     }
-    store_scales8(f, p, b * 8);
+    store_block_scales(v, p, b, false);
   }
   for (int64_t pair = 0; pair < (nsub + 1) / 2; ++pair)
     pack_pair(rows, pair, p, [&](int i, int64_t pr) {
@@ -233,22 +241,34 @@ inline __m512i broadcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
+// The activations' sums of token t's block b as the int16 pairs of the mins (element order):
+// pair j = (Σ q of sub-block 2 j, of 2 j + 1), each |Σ| <= 32 · 127, broadcast.
+inline void act_pairs(const QActsView& a, int64_t t, int64_t b, int64_t n16, __m512i (&pairs)[4]) {
+  const __m256i bs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsum + t * n16 + b * 16));
+  const __m256i s32 = _mm256_madd_epi16(bs, _mm256_set1_epi16(1));  // the 8 sub-blocks' sums
+  // 128-bit lane L of the pack: sums 4 L .. 4 L + 3 as int16, twice; dwords 0, 1, 4, 5 = pairs 0-3.
+  const __m512i packed = _mm512_castsi256_si512(_mm256_packs_epi32(s32, s32));
+  for (int j = 0; j < 4; ++j) pairs[j] = _mm512_permutexvar_epi32(_mm512_set1_epi32(j / 2 * 4 + j % 2), packed);
+}
+
 // R groups (1 or 2) x T tokens (1..4) from token t0: y[t * ldy + 16 r + i] for i < rows - 16 r.
-// SQ: column quads per sub-block (8: 32 columns, 4: 16); order: Q4_K's panel slot -> sub-block
-// within 256 (nullptr: element order).
+// SQ: column quads per sub-block (8: 32 columns, 4: 16).
 // C: the type's offset in units of its scale (Q6_K 32, Q8_0 128, Q4_0 8, Q5_0 16), which then
 // enters the integer sums as their start, -C × Σ q_a of the sub-block, instead of a float
-// multiply-add per row group, token and sub-block; 0 for independent offsets (Q4_K / Q5_K mins).
+// multiply-add per row group, token and sub-block; 0 for Q4_K / Q5_K, whose mins are independent
+// of the scales: they meet the activations' sub-block sums once per block, as integers (four
+// vpdpwssd of int16 pairs), scaled by dmin (multiplies share the vpdpbusd's pipes on Zen 4: a
+// float multiply-add per sub-block cost ~8 % of the tile).
 template <int R, int T, int SQ, int C>
-void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t0, const int* order, int64_t rows,
-                float* y, int64_t ldy) {
+void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t0, int64_t rows, float* y,
+                int64_t ldy) {
   constexpr int64_t kSubPerBlock = 64 / SQ;
-  const int64_t nsub = cols / (4 * SQ), nbd = quant::act_q8k_blocks(cols), n32 = cols / 32, n16 = cols / 16;
+  const int64_t nsub = cols / (4 * SQ), nbd = quant::act_q8k_blocks(cols), n16 = cols / 16;
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nbd; ++b) {
-    __m512 bacc[R][T];  // this block's Σ scale · isum, times the activations' d at its end
+    __m512 bacc[R][T];  // this block's Σ scale · isum (- dmin · Σ m · Σ q), times the activations' d at its end
     for (int r = 0; r < R; ++r)
       for (int t = 0; t < T; ++t) bacc[r][t] = _mm512_setzero_ps();
     const int64_t ns = std::min(kSubPerBlock, nsub - b * kSubPerBlock);
@@ -276,15 +296,15 @@ void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t
         const __m512 sc = _mm512_load_ps(p[r].scale + sb * kGroup);
         for (int t = 0; t < T; ++t) bacc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r][t]), sc, bacc[r][t]);
       }
-      if constexpr (C == 0) {
-        // The offsets meet d_a × Σ q of the sub-block (the activations' element order).
-        float asum[T];
-        for (int t = 0; t < T; ++t)
-          asum[t] = SQ == 8 ? a.dsum32[(t0 + t) * n32 + (order ? b * 8 + order[s] : sb)]
-                            : a.d[(t0 + t) * nbd + b] * static_cast<float>(a.bsum[(t0 + t) * n16 + sb]);
+    }
+    if constexpr (C == 0) {  // Q4_K / Q5_K: rows of whole blocks, so the block has its 8 sub-blocks
+      for (int t = 0; t < T; ++t) {
+        __m512i pairs[4];
+        act_pairs(a, t0 + t, b, n16, pairs);
         for (int r = 0; r < R; ++r) {
-          const __m512 of = _mm512_load_ps(p[r].offset + sb * kGroup);
-          for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fnmadd_ps(of, _mm512_set1_ps(asum[t]), acc[r][t]);
+          __m512i m = _mm512_setzero_si512();
+          for (int j = 0; j < 4; ++j) m = _mm512_dpwssd_epi32(m, _mm512_load_si512(p[r].mins + (b * 4 + j) * kGroup), pairs[j]);
+          bacc[r][t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(m), _mm512_load_ps(p[r].dmin + b * kGroup), bacc[r][t]);
         }
       }
     }
@@ -305,18 +325,17 @@ void panel_tile(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t t
 // Zen 4 EPYC: n = 33 took 392-411 us against 361-393 for n = 32), and MoE experts in prefill see
 // ~32 tokens each, so a 1-token tail adds ~10 % to their GEMM.
 template <int R, int SQ, int C>
-void panel_tokens(const Panel (&p)[2], int64_t cols, const QActsView& a, const int* order, int64_t rows, float* y,
-                  int64_t ldy) {
+void panel_tokens(const Panel (&p)[2], int64_t cols, const QActsView& a, int64_t rows, float* y, int64_t ldy) {
   const int64_t rem = a.n % 4;
   const int64_t threes = a.n < 6 ? 0 : rem == 1 ? 3 : rem == 2 ? 2 : rem == 3 ? 1 : 0;
   const int64_t fours_end = a.n - 3 * threes - (a.n < 6 ? rem : 0);
   int64_t t0 = 0;
-  for (; t0 < fours_end; t0 += 4) panel_tile<R, 4, SQ, C>(p, cols, a, t0, order, rows, y, ldy);
-  for (int64_t i = 0; i < threes; ++i, t0 += 3) panel_tile<R, 3, SQ, C>(p, cols, a, t0, order, rows, y, ldy);
+  for (; t0 < fours_end; t0 += 4) panel_tile<R, 4, SQ, C>(p, cols, a, t0, rows, y, ldy);
+  for (int64_t i = 0; i < threes; ++i, t0 += 3) panel_tile<R, 3, SQ, C>(p, cols, a, t0, rows, y, ldy);
   switch (a.n - t0) {
-    case 1: panel_tile<R, 1, SQ, C>(p, cols, a, t0, order, rows, y, ldy); break;
-    case 2: panel_tile<R, 2, SQ, C>(p, cols, a, t0, order, rows, y, ldy); break;
-    case 3: panel_tile<R, 3, SQ, C>(p, cols, a, t0, order, rows, y, ldy); break;
+    case 1: panel_tile<R, 1, SQ, C>(p, cols, a, t0, rows, y, ldy); break;
+    case 2: panel_tile<R, 2, SQ, C>(p, cols, a, t0, rows, y, ldy); break;
+    case 3: panel_tile<R, 3, SQ, C>(p, cols, a, t0, rows, y, ldy); break;
     default: break;
   }
 }
@@ -334,21 +353,25 @@ bool has_gemm_q8(TensorType type) {
 }
 
 template <int SQ, int C>
-void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Panel&), const int* order,
-                 const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
+void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Panel&), const uint8_t* w, size_t rb,
+                 int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
   // Two groups' panels in one 64-byte aligned buffer per thread; columns rounded up to a block
-  // (the last pair of a 32-block row may be half empty).
-  const int64_t cols_up = quant::act_q8k_blocks(cols) * quant::kActBlock;
+  // (the last pair of a 32-block row may be half empty). Per group: q, scales (16-column
+  // sub-blocks at most), then per block 4 mins pairs and dmin for 16 rows.
+  const int64_t blocks = quant::act_q8k_blocks(cols), cols_up = blocks * quant::kActBlock;
   const size_t qbytes = static_cast<size_t>(cols_up) * kGroup;
-  const size_t fbytes = static_cast<size_t>(cols_up / 16) * kGroup * sizeof(float);  // 16-column sub-blocks at most
-  const size_t group_bytes = qbytes + 2 * fbytes;                                      // multiples of 64
+  const size_t sbytes = static_cast<size_t>(cols_up / 16) * kGroup * sizeof(float);
+  const size_t mbytes = static_cast<size_t>(blocks) * 4 * kGroup * sizeof(int32_t);
+  const size_t dbytes = static_cast<size_t>(blocks) * kGroup * sizeof(float);
+  const size_t group_bytes = qbytes + sbytes + mbytes + dbytes;  // multiples of 64
   thread_local std::vector<uint8_t> buf;
   if (buf.size() < 2 * group_bytes + 64) buf.resize(2 * group_bytes + 64);
   uint8_t* base = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
   Panel p[2];
   for (int r = 0; r < 2; ++r) {
     uint8_t* g = base + r * group_bytes;
-    p[r] = {g, reinterpret_cast<float*>(g + qbytes), reinterpret_cast<float*>(g + qbytes + fbytes)};
+    p[r] = {g, reinterpret_cast<float*>(g + qbytes), reinterpret_cast<int32_t*>(g + qbytes + sbytes),
+            reinterpret_cast<float*>(g + qbytes + sbytes + mbytes)};
   }
   for (int64_t g0 = 0; g0 < nr; g0 += 2 * kGroup) {
     const int64_t rows = std::min<int64_t>(2 * kGroup, nr - g0);
@@ -356,9 +379,9 @@ void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Pa
     pack(src, rb, std::min<int64_t>(kGroup, rows), cols, p[0]);
     if (rows > kGroup) {
       pack(src + kGroup * rb, rb, rows - kGroup, cols, p[1]);
-      panel_tokens<2, SQ, C>(p, cols, a, order, rows, y + g0, ldy);
+      panel_tokens<2, SQ, C>(p, cols, a, rows, y + g0, ldy);
     } else {
-      panel_tokens<1, SQ, C>(p, cols, a, order, rows, y + g0, ldy);
+      panel_tokens<1, SQ, C>(p, cols, a, rows, y + g0, ldy);
     }
   }
 }
@@ -366,7 +389,7 @@ void gemm_groups(void (*pack)(const uint8_t*, size_t, int64_t, int64_t, const Pa
 // The 32-block types: offsets of Values::kOffset scales (integer, as the sums' start).
 template <class Values>
 void gemm_block32(const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
-  gemm_groups<8, static_cast<int>(Values::kOffset)>(pack_block32<Values>, nullptr, w, rb, nr, cols, a, y, ldy);
+  gemm_groups<8, static_cast<int>(Values::kOffset)>(pack_block32<Values>, w, rb, nr, cols, a, y, ldy);
 }
 
 bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
@@ -374,9 +397,9 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
   const bool k_quant = type == TensorType::Q4_K || type == TensorType::Q5_K || type == TensorType::Q6_K;
   if (!has_gemm_q8(type) || cols % (k_quant ? 256 : 32) != 0) return false;
   switch (type) {
-    case TensorType::Q4_K: gemm_groups<8, 0>(pack_k4<false>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q5_K: gemm_groups<8, 0>(pack_k4<true>, kK4Order, w, rb, nr, cols, a, y, ldy); break;
-    case TensorType::Q6_K: gemm_groups<4, kQ6kOffset>(pack_q6k, nullptr, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q4_K: gemm_groups<8, 0>(pack_k4<false>, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q5_K: gemm_groups<8, 0>(pack_k4<true>, w, rb, nr, cols, a, y, ldy); break;
+    case TensorType::Q6_K: gemm_groups<4, kQ6kOffset>(pack_q6k, w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q8_0: gemm_block32<Q80Values>(w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q4_0: gemm_block32<Q40Values>(w, rb, nr, cols, a, y, ldy); break;
     case TensorType::Q5_0: gemm_block32<Q50Values>(w, rb, nr, cols, a, y, ldy); break;
@@ -387,7 +410,7 @@ bool gemm_q8(TensorType type, const uint8_t* w, size_t rb, int64_t nr, int64_t c
 
 // Q4_K repacked (q4k_x16.h): nr a multiple of 16.
 void gemm_q4k_x16(const uint8_t* w, int64_t nr, int64_t cols, const QActsView& a, float* y, int64_t ldy) {
-  gemm_groups<8, 0>(pack_k4_x16, kK4Order, w, static_cast<size_t>(cols / 256) * 144, nr, cols, a, y, ldy);
+  gemm_groups<8, 0>(pack_k4_x16, w, static_cast<size_t>(cols / 256) * 144, nr, cols, a, y, ldy);
 }
 
 }  // namespace
