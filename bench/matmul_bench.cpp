@@ -161,7 +161,8 @@ void register_all() {
   };
   const Shape shapes[] = {{"expert_up_768x2048", 768, 2048},
                           {"expert_down_2048x768", 2048, 768},
-                          {"attn_out_2048x4096", 2048, 4096}};  // Qwen3-30B-A3B's attention output
+                          {"attn_out_2048x4096", 2048, 4096},  // Qwen3-30B-A3B's attention output
+                          {"dsv2_down_2048x1408", 2048, 1408}};  // DeepSeek-V2-Lite's expert down: 5.5 blocks of 256
   for (cpu::Isa isa : {cpu::Isa::Scalar, cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Avx512Vnni}) {
     if (!cpu::kernel_table(isa)) continue;
     for (const Shape& s : shapes)
