@@ -1,9 +1,9 @@
 #pragma once
-// Working buffers of a model's forward pass, kept from call to call: a prefill of 512 tokens
-// needs ~20 MiB of projections per layer, and allocating them afresh had the kernel fault in and
-// zero new pages on every layer (about a tenth of Qwen3-30B-A3B's pp512 time on a 2-core EPYC,
-// all of it on the calling thread while the pool's workers waited). A model runs one forward
-// pass at a time, so one set per model suffices.
+// Working buffers of a model's forward pass, kept from call to call: a prefill of 512 tokens of
+// Qwen3-30B-A3B needs ~18 MiB of attention projections per layer, and allocating them afresh had
+// the kernel fault in and zero new pages on every layer, on the calling thread while the pool's
+// workers waited (with the other serial work then, 16 % of a pp512 run on a 2-core EPYC: docs/
+// PERFORMANCE.md). A model runs one forward pass at a time, so one set per model suffices.
 #include <cstddef>
 #include <cstdint>
 #include <span>

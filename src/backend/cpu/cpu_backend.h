@@ -87,7 +87,8 @@ class CpuBackend final : public Backend {
   const cpu::KernelTable& k_;
   // Scratch reused between calls (ops are not reentrant; one caller at a time).
   std::vector<float> moe_x_, moe_h_, moe_y_, logits_;
-  cpu::QActs moe_xq_, moe_xq_rows_;  // MoE: each token's input quantized once; the experts' rows of it
+  InputScratch moe_in_;       // MoE: each token's input quantized once (prepare_input) ...
+  cpu::QActs moe_xq_rows_;    // ... and its rows gathered per expert
   std::vector<float> attn_kt_, attn_v_;  // GQA: keys (transposed) and values per (kv head, sequence)
   std::vector<float> mla_q_, mla_o_;  // MLA: [n, H, rank + d_rope] queries, [n, H, rank] outputs
   InputScratch matmul_in_;

@@ -57,14 +57,11 @@ void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const f
   for (const FfnWeights& f : w.experts) quantize_once = quantize_once && f.gate.type == gate_type && f.up.type == gate_type;
   std::vector<int64_t> token_of(static_cast<size_t>(n * K));
   for (int64_t s = 0; s < n * K; ++s) token_of[static_cast<size_t>(s)] = slot[static_cast<size_t>(s)] / K;
-  if (quantize_once) {
-    cpu::size_q8_acts(n, hidden, moe_xq_);
-    pool_.parallel_for(n, 8, [&](int64_t t0, int64_t t1) {
-      cpu::prepare_q8_act_rows(gate_type, x.data(), t0, t1, moe_xq_, k_.quantize_act);
-    });
+  const cpu::QActs* xq = quantize_once ? prepare_input(gate_type, x.data(), n, hidden, moe_in_).q : nullptr;
+  if (xq) {
     cpu::size_q8_acts(n * K, hidden, moe_xq_rows_);
     pool_.parallel_for(n * K, 64, [&](int64_t s0, int64_t s1) {
-      cpu::gather_q8_act_rows(moe_xq_, token_of.data(), s0, s1, moe_xq_rows_);
+      cpu::gather_q8_act_rows(*xq, token_of.data(), s0, s1, moe_xq_rows_);
     });
   } else {
     moe_x_.resize(static_cast<size_t>(n * K * hidden));
@@ -78,16 +75,15 @@ void CpuBackend::moe(const MoeWeights& w, const MoeSpec& spec, std::span<const f
     const int64_t b = first[static_cast<size_t>(e)], m = first[static_cast<size_t>(e + 1)] - b;
     if (m == 0) continue;
     const FfnWeights& f = w.experts[static_cast<size_t>(e)];
-    FfnGroup g{&f, f.gate.shape[0], quantize_once ? nullptr : moe_x_.data() + b * hidden, m, h,
-               moe_y_.data() + b * hidden};
-    if (quantize_once) g.xq = &moe_xq_rows_, g.xq_row0 = b;
+    FfnGroup g{&f, f.gate.shape[0], xq ? nullptr : moe_x_.data() + b * hidden, m, h, moe_y_.data() + b * hidden};
+    if (xq) g.xq = &moe_xq_rows_, g.xq_row0 = b;
     groups.push_back(g);
     h += m * f.gate.shape[0];
   }
   float* ys = moe_y_.data() + n * K * hidden;
   for (const FfnWeights& f : w.shared) {
     FfnGroup g{&f, f.gate.shape[0], x.data(), n, h, ys};
-    if (quantize_once && f.gate.type == gate_type && f.up.type == gate_type) g.xq = &moe_xq_;  // all n tokens
+    if (xq && f.gate.type == gate_type && f.up.type == gate_type) g.xq = xq;  // all n tokens
     groups.push_back(g);
     h += n * f.gate.shape[0];
     ys += n * hidden;
