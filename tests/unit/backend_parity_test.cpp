@@ -14,27 +14,22 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <ostream>
 #include <deque>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/row_decode.h"
-#include "backend/cpu/thread_pool.h"
 #include "backend/ref/owned_weight.h"
 #include "core/tensor_type.h"
 #include "schwarm/error.h"
@@ -597,47 +592,6 @@ TEST(CpuKernels, DecodeBitExactAgainstRegistry) {
                                                         << ": " << got[i] << " vs " << want[i] << ", seed " << seed;
     }
   }
-}
-
-// The cpu backend's pool: every index exactly once across many jobs of varying grain, nested
-// calls run serially, and a throwing chunk's exception reaches the caller (pool still usable).
-TEST(CpuThreadPool, CoversEveryIndexOnceAndRethrows) {
-  cpu::ThreadPool pool(4);
-  std::vector<int64_t> hits(1000, 0);
-  for (int rep = 0; rep < 200; ++rep)
-    pool.parallel_for(static_cast<int64_t>(hits.size()), 1 + rep % 7, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
-      pool.parallel_for(3, 1, [](int64_t, int64_t) {});
-    });
-  for (int64_t h : hits) ASSERT_EQ(h, 200);
-  EXPECT_THROW(pool.parallel_for(100, 1,
-                                 [](int64_t b, int64_t) {
-                                   if (b == 37) throw Error("chunk 37");
-                                 }),
-               Error);
-  int64_t total = 0;
-  std::mutex mu;
-  pool.parallel_for(10, 1, [&](int64_t b, int64_t e) {
-    std::lock_guard lock(mu);
-    total += e - b;
-  });
-  EXPECT_EQ(total, 10);
-}
-
-// Workers and caller spin briefly before sleeping: jobs back to back (caught while spinning) and
-// jobs after a pause longer than the spin (workers asleep on the condition variable) both run
-// every index exactly once.
-TEST(CpuThreadPool, JobsBackToBackAndAfterSleeping) {
-  cpu::ThreadPool pool(3);
-  std::atomic<int64_t> sum{0};
-  for (int rep = 0; rep < 2000; ++rep)
-    pool.parallel_for(8, 1, [&](int64_t b, int64_t e) { sum += e - b; });
-  EXPECT_EQ(sum.load(), 2000 * 8);
-  for (int rep = 0; rep < 3; ++rep) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    pool.parallel_for(8, 1, [&](int64_t b, int64_t e) { sum += e - b; });
-  }
-  EXPECT_EQ(sum.load(), 2003 * 8);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Parity, ::testing::ValuesIn(backends()),

@@ -38,11 +38,15 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run_chunks() {
   in_pool_task = true;
+  const int64_t share = 2 * static_cast<int64_t>(size());
   for (;;) {
-    const int64_t begin = next_.fetch_add(grain_);
+    // The chunk's size from a relaxed look at what is left: a stale value only changes the size.
+    const int64_t left = n_ - next_.load(std::memory_order_relaxed);
+    const int64_t take = std::max<int64_t>(1, left / share / grain_) * grain_;
+    const int64_t begin = next_.fetch_add(take);
     if (begin >= n_) break;
     try {
-      (*fn_)(begin, std::min(n_, begin + grain_));
+      (*fn_)(begin, std::min(n_, begin + take));
     } catch (...) {
       std::lock_guard lock(mu_);
       if (!error_) error_ = std::current_exception();
