@@ -205,6 +205,21 @@ void register_all() {
           ->Arg(1)->Arg(512)->Unit(benchmark::kMillisecond);
     }
   }
+  // The prefill GEMM on AMX tiles where the CPU has them (SCHWARM_CPU_ISA=amx; kernels.h): its
+  // same-run peer is avx512vnni_q8act above.
+  if (const cpu::KernelTable* amx = cpu::kernel_table(cpu::Isa::Amx))
+    for (const Shape& s : shapes)
+      for (TensorType t : types) {
+        if (!quant::act_q8k_applies(t, s.cols)) continue;
+        const std::string name = std::string("Matmul/") + s.name + "/" + std::string(tensor_type_name(t)) + "/amx_q8act";
+        benchmark::RegisterBenchmark(name.c_str(), BM_Matmul, amx, t, s.rows, s.cols, true, false)
+            ->Apply(timing)
+            ->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
+        if (t == TensorType::Q4_K)
+          benchmark::RegisterBenchmark((name + "_repacked").c_str(), BM_Matmul, amx, t, s.rows, s.cols, true, true)
+              ->Apply(timing)
+              ->Arg(16)->Arg(32)->Arg(512)->Unit(benchmark::kMicrosecond);
+      }
 }
 
 }  // namespace

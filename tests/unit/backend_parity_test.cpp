@@ -67,6 +67,19 @@ std::vector<NamedFactory> backends() {
   // The same with Q4_K matrices repacked for the integer kernels (prepare_weights), as a model load does.
   if (const cpu::KernelTable* k = cpu::kernel_table(cpu::Isa::Avx512Vnni))
     b.push_back({"cpu_avx512vnni_q8act_repacked", [k] { return std::make_unique<CpuBackend>(4, k); }, true, true});
+  // The prefill GEMM on AMX tiles: over the tiles' scalar emulation wherever AVX-512 VNNI runs,
+  // and on the tiles themselves where the CPU has them (cpu_amx*; absent elsewhere, see
+  // cpu_amx_test's skip).
+  if (const cpu::KernelTable* k = cpu::amx_emulated_kernel_table())
+    for (bool repacked : {false, true})
+      b.push_back({std::string("cpu_amx_emulated_q8act") + (repacked ? "_repacked" : ""),
+                   [k] { return std::make_unique<CpuBackend>(4, k); }, true, repacked});
+  if (const cpu::KernelTable* k = cpu::kernel_table(cpu::Isa::Amx)) {
+    b.push_back({"cpu_amx", [k] { return std::make_unique<CpuBackend>(4, k); }});
+    for (bool repacked : {false, true})
+      b.push_back({std::string("cpu_amx_q8act") + (repacked ? "_repacked" : ""),
+                   [k] { return std::make_unique<CpuBackend>(4, k); }, true, repacked});
+  }
   // The previous gemv kernels (the bench's peer) stay held to ref while they are kept; avx512vnni's
   // peer differs only in the quantized-activations mode (prefill by gemv_q8 instead of gemm_q8).
   for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512, cpu::Isa::Avx512Vnni})

@@ -51,6 +51,8 @@ bool cpu_runs(Isa isa) {
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     case Isa::Avx512Vnni:
       return cpu_runs(Isa::Avx512) && __builtin_cpu_supports("avx512vnni");
+    case Isa::Amx:
+      return cpu_runs(Isa::Avx512Vnni) && amx_tiles_usable();
   }
   return false;
 #else
@@ -58,6 +60,7 @@ bool cpu_runs(Isa isa) {
 #endif
 }
 
+// amx is not among the defaults until its parity suite has run on a CPU with AMX (kernels.h).
 const KernelTable* best_table() {
   for (Isa isa : {Isa::Avx512Vnni, Isa::Avx512, Isa::Avx2})
     if (const KernelTable* t = kernel_table(isa)) return t;
@@ -134,6 +137,7 @@ const char* isa_name(Isa isa) {
     case Isa::Avx2: return "avx2";
     case Isa::Avx512: return "avx512";
     case Isa::Avx512Vnni: return "avx512vnni";
+    case Isa::Amx: return "amx";
   }
   return "?";
 }
@@ -145,6 +149,7 @@ const KernelTable* kernel_table(Isa isa) {
     case Isa::Avx2: return avx2_kernel_table();
     case Isa::Avx512: return avx512_kernel_table();
     case Isa::Avx512Vnni: return avx512_vnni_kernel_table();
+    case Isa::Amx: return amx_kernel_table();
   }
   return nullptr;
 }
@@ -159,14 +164,14 @@ const KernelTable& kernels() {
   static const KernelTable* chosen = [] {
     const char* env = std::getenv("SCHWARM_CPU_ISA");
     if (!env || !*env) return best_table();
-    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni})
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Avx512Vnni, Isa::Amx})
       if (std::string_view(env) == isa_name(isa)) {
         if (const KernelTable* t = kernel_table(isa)) return t;
         std::fprintf(stderr, "schwarm: SCHWARM_CPU_ISA=%s: not supported by this CPU or build; using %s\n", env,
                      isa_name(best_table()->isa));
         return best_table();
       }
-    std::fprintf(stderr, "schwarm: SCHWARM_CPU_ISA=%s: unknown (scalar, avx2, avx512, avx512vnni); using %s\n", env,
+    std::fprintf(stderr, "schwarm: SCHWARM_CPU_ISA=%s: unknown (scalar, avx2, avx512, avx512vnni, amx); using %s\n", env,
                  isa_name(best_table()->isa));
     return best_table();
   }();

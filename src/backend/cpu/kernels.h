@@ -7,8 +7,10 @@
 // CPUs (scalar table only). `kernels()` picks the widest table the CPU runs; SCHWARM_CPU_ISA=
 // scalar|avx2|avx512 forces one (an unsupported choice falls back to the best one and says so on
 // stderr). avx512vnni (kernels_vnni.cpp) adds integer gemv kernels for K-quant weights times
-// 8-bit activations (the quantized-activations mode, quant/act_q8k.h). Room for more tiers (AMX
-// tiles for prefill): add a table and a line in kernels.cpp.
+// 8-bit activations (the quantized-activations mode, quant/act_q8k.h). amx (kernels_amx_panel.cpp)
+// is avx512vnni with the prefill GEMM on AMX-INT8 tiles, where the CPU has them and the OS grants
+// the tile state; until its parity suite has run on such a CPU it is chosen only by
+// SCHWARM_CPU_ISA=amx, never by default.
 //
 // Two regimes (the cpu matmul picks by token count, see cpu_linear.cpp):
 // - gemv (decode, few tokens): each weight vector is decoded in registers and multiplied at once
@@ -28,7 +30,7 @@
 
 namespace schwarm::cpu {
 
-enum class Isa { Scalar, Avx2, Avx512, Avx512Vnni };
+enum class Isa { Scalar, Avx2, Avx512, Avx512Vnni, Amx };
 const char* isa_name(Isa isa);
 
 constexpr int64_t kGemvMaxTokens = 4;
@@ -148,5 +150,12 @@ const KernelTable* avx512_vnni_kernel_table();
 const KernelTable* avx512_vnni_peer_kernel_table();  // avx512vnni without gemm_q8
 // Sets gemm_q8 (kernels_vnni_panel.cpp).
 void add_vnni_panel_gemm(KernelTable& k);
+// kernels_amx_panel.cpp: whether the CPU has AMX-TILE and AMX-INT8 and the OS enabled and granted
+// the tile state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once per process); the amx table; and,
+// for tests, the same GEMM over a scalar emulation of the tile instructions (an avx512vnni table
+// that runs wherever that one does; nullptr elsewhere).
+bool amx_tiles_usable();
+const KernelTable* amx_kernel_table();
+const KernelTable* amx_emulated_kernel_table();
 
 }  // namespace schwarm::cpu
