@@ -35,6 +35,30 @@ std::vector<int64_t> token_tiles(const BatchLayout& b) {
   return begin;
 }
 
+// The sequences present in a batch and, per sequence id, the positions its tokens attend to
+// ([0, last position]) and where they start in a buffer holding all of them (seqs in id order).
+struct SeqSpans {
+  std::vector<int64_t> len, off;
+  std::vector<int32_t> seqs;
+  int64_t total = 0;
+};
+SeqSpans seq_spans(const BatchLayout& b) {
+  SeqSpans sp;
+  sp.len.assign(b.page_table.size(), 0);
+  sp.off.assign(b.page_table.size(), 0);
+  for (int64_t t = 0; t < b.n_tokens; ++t) {
+    const auto s = static_cast<size_t>(b.seq[static_cast<size_t>(t)]);
+    sp.len[s] = std::max<int64_t>(sp.len[s], int64_t{b.pos[static_cast<size_t>(t)]} + 1);
+  }
+  for (size_t s = 0; s < sp.len.size(); ++s)
+    if (sp.len[s] > 0) {
+      sp.seqs.push_back(static_cast<int32_t>(s));
+      sp.off[s] = sp.total;
+      sp.total += sp.len[s];
+    }
+  return sp;
+}
+
 // Whether every tile of the batch has at most kKeyRowsMaxTokens tokens (decode steps): then the
 // keys are gathered as rows and the scores taken by gemm_f32, which reads each key once per query
 // row with a horizontal sum per score; larger tiles (prefill) gather them transposed for gemm_nn,
@@ -79,19 +103,10 @@ void CpuBackend::attention(std::span<const float> q, std::span<const float> k, s
   // at 512 tokens.)
   const std::vector<int64_t> tile_begin = token_tiles(batch);
   const bool rows_layout = key_rows(tile_begin);
-  std::vector<int64_t> seq_len(batch.page_table.size(), 0), seq_off(batch.page_table.size(), 0);
-  for (int64_t t = 0; t < n; ++t) {
-    const auto s = static_cast<size_t>(batch.seq[static_cast<size_t>(t)]);
-    seq_len[s] = std::max<int64_t>(seq_len[s], int64_t{batch.pos[static_cast<size_t>(t)]} + 1);
-  }
-  std::vector<int32_t> seqs;
-  int64_t total = 0;  // positions over the sequences present
-  for (size_t s = 0; s < seq_len.size(); ++s)
-    if (seq_len[s] > 0) {
-      seqs.push_back(static_cast<int32_t>(s));
-      seq_off[s] = total;
-      total += seq_len[s];
-    }
+  const SeqSpans spans = seq_spans(batch);
+  const std::vector<int64_t>&seq_len = spans.len, &seq_off = spans.off;
+  const std::vector<int32_t>& seqs = spans.seqs;
+  const int64_t total = spans.total;  // positions over the sequences present
   // Layout: per kv head, per sequence (in `seqs` order) len x head_dim keys (or head_dim x len)
   // and as many values.
   attn_kt_.resize(static_cast<size_t>(n_kv_heads * total * head_dim));
@@ -205,13 +220,28 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
   const std::vector<int64_t> tile_begin = token_tiles(batch);
   const bool rows_layout = key_rows(tile_begin);
   const auto n_tiles = static_cast<int64_t>(tile_begin.size()) - 1;
+  // Each sequence's key rows [latent_j, k_pe_j], positions [0, last], gathered once per call with
+  // the positions split over the pool (every tile of the sequence and every chunk of heads reads
+  // a prefix of them; gathering per task copied the cache once per chunk of heads).
+  const SeqSpans spans = seq_spans(batch);
+  mla_kc_.resize(static_cast<size_t>(spans.total * dk));
+  pool_.parallel_for(spans.total, 256, [&](int64_t b, int64_t e) {
+    size_t i = 0;  // the sequence holding index b, then each following one
+    while (i + 1 < spans.seqs.size() && spans.off[static_cast<size_t>(spans.seqs[i + 1])] <= b) ++i;
+    for (int64_t x = b; x < e; ++x) {
+      while (i + 1 < spans.seqs.size() && spans.off[static_cast<size_t>(spans.seqs[i + 1])] <= x) ++i;
+      const int32_t s = spans.seqs[i];
+      const int64_t slot = cache_slot(batch, s, static_cast<int32_t>(x - spans.off[static_cast<size_t>(s)]));
+      std::copy_n(cache.k.data() + slot * rank, rank, mla_kc_.data() + x * dk);
+      std::copy_n(cache.v.data() + slot * d_rope, d_rope, mla_kc_.data() + x * dk + rank);
+    }
+  });
   // Few tiles (decode): split the heads too, so every thread has work (each chunk gathers the
   // tile's keys itself).
   const int64_t chunks = std::clamp<int64_t>((pool_.size() + n_tiles - 1) / n_tiles, 1, n_heads);
   const int64_t per_chunk = (n_heads + chunks - 1) / chunks;
   pool_.parallel_for(n_tiles * chunks, 1, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> kc, kt, qs, sc;
-    thread_local std::vector<int64_t> slots;
+    thread_local std::vector<float> kt, qs, sc;
     for (int64_t task = b; task < e; ++task) {
       const int64_t tile = task / chunks, h0 = task % chunks * per_chunk, h1 = std::min(n_heads, h0 + per_chunk);
       if (h0 >= h1) continue;
@@ -219,30 +249,24 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
       int32_t last = 0;
       for (int64_t t = t0; t < t1; ++t) last = std::max(last, batch.pos[static_cast<size_t>(t)]);
       const int64_t np = int64_t{last} + 1, hn = h1 - h0, rows = (t1 - t0) * hn;
-      slots_of(batch, batch.seq[static_cast<size_t>(t0)], last, slots);
-      kc.resize(static_cast<size_t>(np * dk));  // key rows [latent_j, k_pe_j]
-      for (int64_t j = 0; j < np; ++j) {
-        const int64_t slot = slots[static_cast<size_t>(j)];
-        std::copy_n(cache.k.data() + slot * rank, rank, kc.data() + j * dk);
-        std::copy_n(cache.v.data() + slot * d_rope, d_rope, kc.data() + j * dk + rank);
-      }
+      const float* kc = mla_kc_.data() + spans.off[static_cast<size_t>(batch.seq[static_cast<size_t>(t0)])] * dk;
       if (!rows_layout) {  // Kᵀ[d, j] for gemm_nn
         kt.resize(static_cast<size_t>(dk * np));
         for (int64_t j = 0; j < np; ++j)
-          for (int64_t d = 0; d < dk; ++d) kt[static_cast<size_t>(d * np + j)] = kc[static_cast<size_t>(j * dk + d)];
+          for (int64_t d = 0; d < dk; ++d) kt[static_cast<size_t>(d * np + j)] = kc[j * dk + d];
       }
       qs.resize(static_cast<size_t>(rows * dk));
       for (int64_t t = t0; t < t1; ++t)
         std::copy_n(mla_q_.data() + (t * n_heads + h0) * dk, hn * dk, qs.data() + (t - t0) * hn * dk);
       sc.resize(static_cast<size_t>(rows * np));
       if (rows_layout)
-        k_.gemm_f32(kc.data(), np, dk, qs.data(), rows, sc.data(), np);
+        k_.gemm_f32(kc, np, dk, qs.data(), rows, sc.data(), np);
       else
         k_.gemm_nn(qs.data(), dk, kt.data(), np, rows, np, dk, sc.data(), np);
       causal_softmax(k_, sc.data(), rows, np, hn, t0, batch, scale);
       // o_lat rows of the tile's tokens x this chunk's heads: [t, h0..h1) is contiguous per token.
       qs.resize(static_cast<size_t>(rows * rank));  // reused as the output
-      k_.gemm_nn(sc.data(), np, kc.data(), dk, rows, rank, np, qs.data(), rank);  // V = the rows' first rank columns
+      k_.gemm_nn(sc.data(), np, kc, dk, rows, rank, np, qs.data(), rank);  // V = the rows' first rank columns
       for (int64_t t = t0; t < t1; ++t)
         std::copy_n(qs.data() + (t - t0) * hn * rank, hn * rank, mla_o_.data() + (t * n_heads + h0) * rank);
     }

@@ -91,6 +91,7 @@ class CpuBackend final : public Backend {
   cpu::QActs moe_xq_rows_;    // ... and its rows gathered per expert
   std::vector<float> attn_kt_, attn_v_;  // GQA: keys (transposed) and values per (kv head, sequence)
   std::vector<float> mla_q_, mla_o_;  // MLA: [n, H, rank + d_rope] queries, [n, H, rank] outputs
+  std::vector<float> mla_kc_;  // MLA: key rows [latent, k_pe] of each sequence in the batch
   InputScratch matmul_in_;
   std::vector<InputScratch> ffn_in_;  // 3 per FFN group: gate, up, down
 };
