@@ -63,7 +63,7 @@ SeqSpans seq_spans(const BatchLayout& b) {
 // keys are gathered as rows and the scores taken by gemm_f32, which reads each key once per query
 // row with a horizontal sum per score; larger tiles (prefill) gather them transposed for gemm_nn,
 // which broadcasts each query element over positions. At a 3900-token context on a Zen 4 EPYC
-// (Qwen3-30B-A3B 8L q4_k_m, 2 threads) rows decoded at 20-23 t/s against 17.6 transposed, whose
+// (Qwen3-30B-A3B 8L q4_k_m, 2 threads) rows decoded at 20-25 t/s against 17.6-18.7 transposed, whose
 // scatter over head_dim rows was 27 % of the step, while prefill with rows fell from ~255 to ~199 t/s.
 constexpr int64_t kKeyRowsMaxTokens = 4;
 bool key_rows(const std::vector<int64_t>& tile_begin) {
@@ -226,8 +226,7 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
   const SeqSpans spans = seq_spans(batch);
   mla_kc_.resize(static_cast<size_t>(spans.total * dk));
   pool_.parallel_for(spans.total, 256, [&](int64_t b, int64_t e) {
-    size_t i = 0;  // the sequence holding index b, then each following one
-    while (i + 1 < spans.seqs.size() && spans.off[static_cast<size_t>(spans.seqs[i + 1])] <= b) ++i;
+    size_t i = 0;  // the sequence holding index x (seqs are in offset order)
     for (int64_t x = b; x < e; ++x) {
       while (i + 1 < spans.seqs.size() && spans.off[static_cast<size_t>(spans.seqs[i + 1])] <= x) ++i;
       const int32_t s = spans.seqs[i];
@@ -236,8 +235,7 @@ void CpuBackend::mla_attention(std::span<const float> q_nope, std::span<const fl
       std::copy_n(cache.v.data() + slot * d_rope, d_rope, mla_kc_.data() + x * dk + rank);
     }
   });
-  // Few tiles (decode): split the heads too, so every thread has work (each chunk gathers the
-  // tile's keys itself).
+  // Few tiles (decode): split the heads too, so every thread has work.
   const int64_t chunks = std::clamp<int64_t>((pool_.size() + n_tiles - 1) / n_tiles, 1, n_heads);
   const int64_t per_chunk = (n_heads + chunks - 1) / chunks;
   pool_.parallel_for(n_tiles * chunks, 1, [&](int64_t b, int64_t e) {

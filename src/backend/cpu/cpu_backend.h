@@ -89,7 +89,7 @@ class CpuBackend final : public Backend {
   std::vector<float> moe_x_, moe_h_, moe_y_, logits_;
   InputScratch moe_in_;       // MoE: each token's input quantized once (prepare_input) ...
   cpu::QActs moe_xq_rows_;    // ... and its rows gathered per expert
-  std::vector<float> attn_kt_, attn_v_;  // GQA: keys (transposed) and values per (kv head, sequence)
+  std::vector<float> attn_kt_, attn_v_;  // GQA: keys (rows or transposed) and values per (kv head, sequence)
   std::vector<float> mla_q_, mla_o_;  // MLA: [n, H, rank + d_rope] queries, [n, H, rank] outputs
   std::vector<float> mla_kc_;  // MLA: key rows [latent, k_pe] of each sequence in the batch
   InputScratch matmul_in_;

@@ -5,7 +5,7 @@
 // (kernels_avx2.cpp: -mavx2 -mfma -mf16c; kernels_avx512.cpp: -mavx512f -mavx512bw -mavx512vl),
 // from one template (kernels_simd.h), so the library still runs on any x86-64 and builds on other
 // CPUs (scalar table only). `kernels()` picks the widest table the CPU runs; SCHWARM_CPU_ISA=
-// scalar|avx2|avx512 forces one (an unsupported choice falls back to the best one and says so on
+// scalar|avx2|avx512|avx512vnni|amx forces one (an unsupported choice falls back to the best one and says so on
 // stderr). avx512vnni (kernels_vnni.cpp) adds integer gemv kernels for K-quant weights times
 // 8-bit activations (the quantized-activations mode, quant/act_q8k.h). amx (kernels_amx_panel.cpp)
 // is avx512vnni with the prefill GEMM on AMX-INT8 tiles, where the CPU has them and the OS grants

@@ -77,8 +77,11 @@ struct HardwareTiles {
     uint8_t rows[16] = {};
   };
   static_assert(sizeof(Config) == 64);
+  int height = 0;  // the tiles' configured rows (0: none yet); sq is fixed per call
 
   void configure(int tokens, int sq) {
+    if (tokens == height) return;
+    height = tokens;
     Config c;
     c.rows[0] = c.rows[1] = c.rows[2] = static_cast<uint8_t>(tokens);
     c.colsb[0] = c.colsb[1] = 64;
@@ -180,7 +183,8 @@ void amx_tile(Tiles& tiles, const Panel (&p)[2], int64_t cols, const QActsView& 
 }
 
 // Every pair of row groups x the tokens in tiles of 16 (the last one shorter); the tile state is
-// configured per tile height and released at the end, so a thread holds it only inside the call.
+// configured when the tile height changes and released at the end, so a thread holds it only
+// inside the call.
 template <int SQ, int C, class Tiles>
 void amx_groups(PackFn pack, const uint8_t* w, size_t rb, int64_t nr, int64_t cols, const QActsView& a, float* y,
                 int64_t ldy) {
